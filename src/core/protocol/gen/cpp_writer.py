@@ -127,7 +127,24 @@ class MessageWriter:
 
     def header(self):
         m = self.msg
-        out = [f"struct {m.name} {{"]
+        out = []
+        # Nested structs live in a namespace of their own and are aliased into the message:
+        # defined inside the message, clang would judge them not default-constructible while
+        # the message is still incomplete.
+        ns = snake(m.name).rstrip("_") + "_types"
+        if m.structs:
+            out.append(f"namespace {ns} {{")
+            out.append("")
+            for sd in m.structs:
+                out.append(f"struct {sd.name} {{")
+                out += self.struct_body(sd.fields, "  ", sd.name)
+                out.append("};")
+                out.append("")
+            out.append(f"}}  // namespace {ns}")
+            out.append("")
+        out.append(f"struct {m.name} {{")
+        for sd in m.structs:
+            out.append(f"  using {sd.name} = {ns}::{sd.name};")
         if m.api_key is not None:
             out.append(f"  static constexpr int16_t api_key = {m.api_key};")
         out.append(f"  static constexpr int16_t min_version = {m.min_version};")
@@ -136,11 +153,6 @@ class MessageWriter:
         out.append(f"  static constexpr int16_t first_flexible_version = {m.first_flexible};")
         out.append(f'  static constexpr const char* message_name = "{m.name}";')
         out.append("")
-        for sd in m.structs:
-            out.append(f"  struct {sd.name} {{")
-            out += self.struct_body(sd.fields, "    ", sd.name)
-            out.append("  };")
-            out.append("")
         out += self.struct_body(m.fields, "  ", m.name)
         out.append("")
         out.append("  // Writes this message at `version`, which must lie in [min_version, max_version].")
