@@ -1,0 +1,60 @@
+# Developer entry points. CI runs `make test` (see .ci/run). Every target that builds first
+# makes sure the Debian packages are there (scripts/install-deps; quiet when nothing is missing).
+PREFIX ?= /usr/local
+DESTDIR ?=
+JOBS ?= $(shell nproc)
+
+RELEASE_DIR := build/release
+DEBUG_DIR := build/debug
+KFK := $(RELEASE_DIR)/src/cli/kfk
+
+.PHONY: all deps build debug run test format format-check lint clean install
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+# Optimised kfk, as `run` and `install` use it.
+build: deps
+	cmake -S . -B $(RELEASE_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release -DKFK_BUILD_TESTS=OFF
+	ninja -C $(RELEASE_DIR) -j$(JOBS) kfk
+
+# Everything, with debug info and the unit tests.
+debug: deps
+	cmake -S . -B $(DEBUG_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug
+	ninja -C $(DEBUG_DIR) -j$(JOBS)
+
+run: build
+	./$(KFK) server start
+
+# All suites (unit, sanitizers, pytest, fuzz); ends with "N passed, N failed, N skipped".
+test:
+	@scripts/run-tests
+
+FORMAT_FILES = find src tests \( -name '*.cpp' -o -name '*.h' \) -print0
+
+format: deps
+	$(FORMAT_FILES) | xargs -0 clang-format -i
+
+format-check: deps
+	$(FORMAT_FILES) | xargs -0 clang-format --dry-run -Werror
+
+# clang-tidy (checks in .clang-tidy) over our own sources in the debug build's
+# compile_commands.json. Advisory: not part of `make test`.
+lint: debug
+	run-clang-tidy -quiet -p $(DEBUG_DIR) '$(CURDIR)/src/.*\.cpp$$'
+
+clean:
+	rm -rf build
+
+install: build
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(KFK) $(DESTDIR)$(PREFIX)/bin/kfk
+	@for page in man/*.[1-8]; do \
+	  [ -f "$$page" ] || continue; \
+	  section=$${page##*.}; \
+	  install -d $(DESTDIR)$(PREFIX)/share/man/man$$section; \
+	  echo "install $$page"; \
+	  install -m 644 "$$page" $(DESTDIR)$(PREFIX)/share/man/man$$section/; \
+	done

@@ -1,0 +1,81 @@
+// kfk debug: hidden helpers for people and tests. `config` shows what kfk made of the global
+// options (command line, then KFK_BROKERS, then defaults); `error` explains a Kafka error code
+// or, with --fail, reports it the way commands report broker errors.
+#include <fmt/core.h>
+
+#include <charconv>
+#include <memory>
+#include <string>
+
+#include "cli/commands.h"
+#include "core/protocol/errors.h"
+
+namespace kfk::cli {
+namespace {
+
+void print_config(const GlobalOptions& opts) {
+  if (opts.output == OutputFormat::json) {
+    std::string brokers;
+    for (const auto& b : opts.brokers) brokers += (brokers.empty() ? "" : ",") + json_quote(b);
+    std::string properties;
+    for (const auto& [key, value] : opts.properties) {
+      properties += (properties.empty() ? "" : ",") + json_quote(key) + ":" + json_quote(value);
+    }
+    fmt::print(
+        "{{\"brokers\":[{}],\"properties\":{{{}}},\"output\":\"json\",\"verbosity\":{},"
+        "\"quiet\":{}}}\n",
+        brokers, properties, opts.verbosity, opts.quiet);
+    return;
+  }
+  for (const auto& b : opts.brokers) fmt::print("broker     {}\n", b);
+  for (const auto& [key, value] : opts.properties) fmt::print("property   {}={}\n", key, value);
+  fmt::print("output     text\n");
+  fmt::print("verbosity  {}\n", opts.verbosity);
+  fmt::print("quiet      {}\n", opts.quiet);
+}
+
+void explain_error(const GlobalOptions& opts, const std::string& query, bool fail) {
+  int16_t code = 0;
+  const auto* end = query.data() + query.size();
+  if (auto [ptr, ec] = std::from_chars(query.data(), end, code); ec != std::errc() || ptr != end) {
+    const auto* info = protocol::find_error_by_name(query);
+    if (info == nullptr) {
+      throw CliError(ExitCode::usage,
+                     fmt::format("kfk debug error: no Kafka error named '{}'", query));
+    }
+    code = info->value();
+  }
+  if (fail) throw kafka_error(code, "kfk debug error");
+  const bool retriable = protocol::is_retriable(code);
+  if (opts.output == OutputFormat::json) {
+    fmt::print("{{\"code\":{},\"name\":{},\"retriable\":{},\"message\":{},\"hint\":{}}}\n", code,
+               json_quote(protocol::error_name(code)), retriable,
+               json_quote(protocol::error_message(code)), json_quote(protocol::error_hint(code)));
+    return;
+  }
+  fmt::print("{} ({})\n", protocol::error_name(code), code);
+  fmt::print("retriable  {}\n", retriable ? "yes" : "no");
+  fmt::print("message    {}\n", protocol::error_message(code));
+  fmt::print("hint       {}\n", protocol::error_hint(code));
+}
+
+}  // namespace
+
+void add_debug_command(CLI::App& app, GlobalOptions& opts) {
+  auto* debug = app.add_subcommand("debug", "Inspect kfk itself");
+  debug->group("");  // hidden from `kfk --help`
+  debug->require_subcommand(1);
+
+  auto* config = debug->add_subcommand("config", "Show the effective global options");
+  config->callback([&opts] { print_config(opts); });
+
+  auto* error = debug->add_subcommand("error", "Explain a Kafka error code");
+  auto query = std::make_shared<std::string>();
+  error->add_option("code", *query, "Error code number or name, e.g. 36 or TOPIC_ALREADY_EXISTS")
+      ->required();
+  auto fail = std::make_shared<bool>(false);
+  error->add_flag("--fail", *fail, "Fail the way a command fails when the broker answers this");
+  error->callback([&opts, query, fail] { explain_error(opts, *query, *fail); });
+}
+
+}  // namespace kfk::cli

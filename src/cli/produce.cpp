@@ -1,0 +1,13 @@
+// kfk produce: writes records to a topic.
+// Not in this version yet: every form of the command fails with ExitCode::not_available.
+#include "cli/commands.h"
+
+namespace kfk::cli {
+
+void add_produce_command(CLI::App& app, GlobalOptions& /*opts*/) {
+  auto* cmd =
+      app.add_subcommand("produce", "Write records to a topic (not available yet in this version)");
+  make_placeholder(*cmd, std::string(kNotAvailableYet));
+}
+
+}  // namespace kfk::cli

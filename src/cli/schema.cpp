@@ -1,0 +1,13 @@
+// kfk schema: registers and looks up schemas.
+// Not in this version yet: every form of the command fails with ExitCode::not_available.
+#include "cli/commands.h"
+
+namespace kfk::cli {
+
+void add_schema_command(CLI::App& app, GlobalOptions& /*opts*/) {
+  auto* cmd = app.add_subcommand(
+      "schema", "Register and look up schemas (not available yet in this version)");
+  make_placeholder(*cmd, std::string(kNotAvailableYet));
+}
+
+}  // namespace kfk::cli
