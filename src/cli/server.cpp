@@ -1,23 +1,110 @@
-// kfk server: runs the broker. Not in this version yet; `start` must say so and fail rather
-// than look as if a broker were running.
+// kfk server: runs the broker in the foreground (`start`) and prepares data directories
+// (`format`), both configured by a TOML file and Kafka-named `--set key=value` overrides.
+#include <fmt/core.h>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <pthread.h>
+
 #include "cli/commands.h"
+#include "core/config/broker_config.h"
+#include "server/broker.h"
+#include "server/cluster/meta_properties.h"
 
 namespace kfk::cli {
 
+namespace {
+
+struct ServerOptions {
+  std::string config_path;
+  std::vector<std::string> overrides;
+  std::string cluster_id;  // format only
+};
+
+config::BrokerConfig load_config(const ServerOptions& o, const std::string& command) {
+  std::optional<std::string> path;
+  if (!o.config_path.empty()) path = o.config_path;
+  auto loaded = config::load_broker_config(path, o.overrides);
+  if (!loaded.ok()) {
+    throw CliError(ExitCode::usage, command + ": invalid configuration:\n  " + loaded.error_text(),
+                   "fix the settings above in the file given with --config or in --set; "
+                   "the broker was not started");
+  }
+  return std::move(loaded).value();
+}
+
+void add_config_options(CLI::App& cmd, ServerOptions& o) {
+  cmd.add_option("-c,--config", o.config_path, "TOML file with broker settings (Kafka names)")
+      ->check(CLI::ExistingFile);
+  cmd.add_option("--set", o.overrides,
+                 "Override a setting, e.g. --set num.partitions=3 (repeatable; wins over --config)")
+      ->type_name("KEY=VALUE");
+}
+
+void run_start(const ServerOptions& o) {
+  config::BrokerConfig cfg = load_config(o, "kfk server start");
+  // SIGINT and SIGTERM are taken by sigwait() below; block them before any thread starts so
+  // every reactor thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  server::Broker broker(cfg);
+  if (auto err = broker.start(); !err.empty())
+    throw CliError(ExitCode::error, "kfk server start: " + err,
+                   "check listeners and log.dirs; another process may hold the port");
+  const auto ports = broker.bound_ports();
+  std::string where;
+  for (size_t i = 0; i < cfg.listeners.size(); ++i) {
+    const auto& l = cfg.listeners[i];
+    const std::string host = l.host.empty() ? "0.0.0.0" : (l.is_ipv6() ? "[" + l.host + "]" : l.host);
+    where += fmt::format("{}listening on {}:{} ({})", i ? ", " : "", host, ports[i], l.name);
+  }
+  fmt::print("kfk broker ready: node {}, cluster {}, {}\n", cfg.node_id, broker.cluster_id(), where);
+  std::fflush(stdout);
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  spdlog::info("{} received, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  broker.stop();
+  fmt::print("kfk broker stopped\n");
+}
+
+void run_format(const ServerOptions& o) {
+  config::BrokerConfig cfg = load_config(o, "kfk server format");
+  std::string error;
+  std::string cluster = o.cluster_id.empty() ? cfg.cluster_id.value_or("") : o.cluster_id;
+  cluster = server::ensure_formatted(cfg.log_dirs, cfg.node_id, cluster, error);
+  if (!error.empty())
+    throw CliError(ExitCode::error, "kfk server format: " + error,
+                   "each log directory must belong to one cluster and node");
+  fmt::print("formatted {} log director{} for node {} of cluster {}\n", cfg.log_dirs.size(),
+             cfg.log_dirs.size() == 1 ? "y" : "ies", cfg.node_id, cluster);
+}
+
+}  // namespace
+
 void add_server_command(CLI::App& app, GlobalOptions& /*opts*/) {
-  auto* server =
-      app.add_subcommand("server", "Run a kfk broker (not available yet in this version)");
-  make_placeholder(*server, std::string(kNotAvailableYet));
+  auto* server = app.add_subcommand("server", "Run a kfk broker");
+  server->require_subcommand(1);
+  auto options = std::make_shared<ServerOptions>();
 
   auto* start = server->add_subcommand(
-      "start", "Start the broker (not implemented yet in this version: nothing is started)");
-  make_placeholder(*start,
-                   "the broker is not implemented yet in this version, so no broker was started "
-                   "(it lands with the single-node broker work)");
+      "start", "Start the broker in the foreground (data in ./kfk-data, listener 127.0.0.1:9092 "
+               "unless configured); Ctrl-C or SIGTERM stops it cleanly");
+  add_config_options(*start, *options);
+  start->callback([options] { run_start(*options); });
 
   auto* format = server->add_subcommand(
-      "format", "Prepare a data directory for a new broker (not available yet in this version)");
-  make_placeholder(*format, std::string(kNotAvailableYet));
+      "format", "Write the cluster id and node identity (meta.properties) into the log directories");
+  add_config_options(*format, *options);
+  format->add_option("--cluster-id", options->cluster_id, "Cluster id to use (default: a new one)");
+  format->callback([options] { run_format(*options); });
 }
 
 }  // namespace kfk::cli

@@ -1,0 +1,58 @@
+// The metadata image: what the cluster looks like (brokers, topics, partitions, configs), as
+// applied from the metadata log. An image is immutable once published; readers hold a
+// shared_ptr to a whole image, and the controller publishes a new one after each change.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/protocol/types.h"
+
+namespace kfk::server {
+
+struct BrokerEndpoint {
+  int32_t node_id = 1;
+  std::string listener = "PLAINTEXT";
+  std::string host;
+  int32_t port = 9092;
+  std::optional<std::string> rack;
+};
+
+struct PartitionState {
+  int32_t partition = 0;
+  int32_t leader = -1;
+  int32_t leader_epoch = 0;
+  std::vector<int32_t> replicas;
+  std::vector<int32_t> isr;
+};
+
+struct TopicState {
+  std::string name;
+  protocol::Uuid id;
+  bool internal = false;
+  std::vector<PartitionState> partitions;
+  std::map<std::string, std::string> configs;  // topic-level overrides only
+};
+
+struct MetadataImage {
+  std::string cluster_id;
+  int32_t controller_id = -1;
+  std::vector<BrokerEndpoint> brokers;
+  std::map<std::string, std::shared_ptr<const TopicState>> topics;  // by name
+
+  const TopicState* find_topic(const std::string& name) const {
+    auto it = topics.find(name);
+    return it == topics.end() ? nullptr : it->second.get();
+  }
+  const TopicState* find_topic(const protocol::Uuid& id) const {
+    for (const auto& [name, topic] : topics)
+      if (topic->id == id) return topic.get();
+    return nullptr;
+  }
+};
+
+}  // namespace kfk::server

@@ -1,0 +1,118 @@
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <array>
+#include <tuple>
+
+#include "core/protocol/api_keys.h"
+#include "core/protocol/writer.h"
+#include "server/handlers/api_versions.h"
+#include "server/handlers/handlers.h"
+#include "server/handlers/metadata.h"
+
+namespace kfk::server {
+
+namespace {
+
+// Every handler. Adding an API is adding its handler here: ApiVersions follows.
+using AllHandlers = std::tuple<ApiVersionsHandler, MetadataHandler>;
+
+using Invoke = asio::awaitable<RequestOutcome> (*)(RequestContext&, protocol::Reader&);
+
+struct Entry {
+  SupportedApi api;
+  Invoke invoke;
+};
+
+template <class H>
+asio::awaitable<RequestOutcome> invoke(RequestContext& ctx, protocol::Reader& body) {
+  RequestOutcome outcome;
+  typename H::Request request;
+  if (!request.decode(body, ctx.version())) {
+    spdlog::warn("closing connection from {}: malformed {} v{} request: {}", ctx.connection.peer,
+                 H::Request::message_name, ctx.version(), body.error().message());
+    outcome.respond = false;
+    outcome.close = true;
+    co_return outcome;
+  }
+  typename H::Response response;
+  co_await H::handle(ctx, request, response);
+  outcome.respond = ctx.respond;
+  if (!outcome.respond) co_return outcome;
+  protocol::Writer w(64 + response.encoded_size(ctx.version()));
+  w.write_int32(ctx.header.correlation_id);
+  if (protocol::response_header_version(H::Request::api_key, ctx.version()) >= 1) w.write_uvarint(0);
+  response.encode(w, ctx.version());
+  outcome.response = w.take();
+  co_return outcome;
+}
+
+template <class... H>
+constexpr auto make_table(std::tuple<H...>*) {
+  std::array<Entry, sizeof...(H)> table{
+      Entry{{H::Request::api_key, H::min_version, H::max_version}, &invoke<H>}...};
+  std::sort(table.begin(), table.end(), [](const Entry& a, const Entry& b) { return a.api.key < b.api.key; });
+  return table;
+}
+
+const auto kTable = make_table(static_cast<AllHandlers*>(nullptr));
+
+const std::array<SupportedApi, std::tuple_size_v<AllHandlers>> kSupported = [] {
+  std::array<SupportedApi, std::tuple_size_v<AllHandlers>> out{};
+  for (size_t i = 0; i < kTable.size(); ++i) out[i] = kTable[i].api;
+  return out;
+}();
+
+const Entry* find_entry(int16_t key) {
+  auto it = std::lower_bound(kTable.begin(), kTable.end(), key,
+                             [](const Entry& e, int16_t k) { return e.api.key < k; });
+  return it != kTable.end() && it->api.key == key ? &*it : nullptr;
+}
+
+RequestOutcome close_connection() {
+  RequestOutcome outcome;
+  outcome.respond = false;
+  outcome.close = true;
+  return outcome;
+}
+
+}  // namespace
+
+std::span<const SupportedApi> supported_apis() { return kSupported; }
+
+asio::awaitable<RequestOutcome> BrokerDispatcher::dispatch(const ConnectionInfo& conn,
+                                                           std::span<const uint8_t> frame) {
+  protocol::Reader peek(frame);
+  const int16_t key = peek.read_int16("api key");
+  const int16_t version = peek.read_int16("api version");
+  const int32_t correlation_id = peek.read_int32("correlation id");
+  const Entry* entry = find_entry(key);
+  if (entry == nullptr) {
+    spdlog::warn("closing connection from {}: unsupported api key {}", conn.peer, key);
+    co_return close_connection();
+  }
+  if (version < entry->api.min_version || version > entry->api.max_version) {
+    if (key == static_cast<int16_t>(protocol::ApiKey::api_versions)) {
+      RequestOutcome outcome;
+      outcome.response = ApiVersionsHandler::unsupported_version_response(correlation_id);
+      co_return outcome;
+    }
+    // A response of an unknown version cannot be written, so the client gets no answer: as
+    // with Kafka, it should have asked ApiVersions first.
+    spdlog::warn("closing connection from {}: {} version {} is not supported (supported {}..{})",
+                 conn.peer, protocol::find_api(key)->name, version, entry->api.min_version,
+                 entry->api.max_version);
+    co_return close_connection();
+  }
+  protocol::Reader reader(frame);
+  protocol::RequestHeader header;
+  if (!header.decode(reader, protocol::request_header_version(key, version))) {
+    spdlog::warn("closing connection from {}: malformed request header: {}", conn.peer,
+                 reader.error().message());
+    co_return close_connection();
+  }
+  RequestContext ctx{conn, header, broker_};
+  co_return co_await entry->invoke(ctx, reader);
+}
+
+}  // namespace kfk::server

@@ -1,0 +1,87 @@
+"""Shared fixtures: a kfk broker on a free 127.0.0.1 port in a temporary data directory,
+always stopped at the end of the test that started it."""
+
+import os
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+KFK = os.environ.get("KFK_BIN", os.path.join(ROOT, "build", "debug", "src", "cli", "kfk"))
+READY = re.compile(r"kfk broker ready: .*listening on (\S+):(\d+)")
+
+
+class Broker:
+    def __init__(self, data_dir, extra=()):
+        self.data_dir = str(data_dir)
+        self.extra = list(extra)
+        self.proc = None
+        self.port = None
+        self.log_path = os.path.join(self.data_dir, "broker.log")
+
+    @property
+    def bootstrap(self):
+        return f"127.0.0.1:{self.port}"
+
+    def start(self, timeout=20.0):
+        args = [KFK, "server", "start",
+                "--set", "listeners=PLAINTEXT://127.0.0.1:0",
+                "--set", f"log.dirs={os.path.join(self.data_dir, 'logs')}"] + self.extra
+        self.log = open(self.log_path, "a")
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.log, text=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            m = READY.search(line)
+            if m:
+                self.port = int(m.group(2))
+                return self
+        self.stop()
+        raise RuntimeError(f"broker did not become ready; see {self.log_path}:\n" + open(self.log_path).read())
+
+    def stop(self, sig=signal.SIGTERM, timeout=20.0):
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        rc = self.proc.returncode
+        self.proc = None
+        self.log.close()
+        return rc
+
+    def kill(self):
+        return self.stop(sig=signal.SIGKILL)
+
+
+@pytest.fixture
+def broker(tmp_path):
+    b = Broker(tmp_path).start()
+    try:
+        yield b
+    finally:
+        b.stop()
+
+
+@pytest.fixture
+def make_broker(tmp_path):
+    """Factory for tests that restart or configure the broker themselves."""
+    started = []
+
+    def make(*extra, data_dir=None):
+        b = Broker(data_dir or tmp_path, extra)
+        started.append(b)
+        return b
+
+    yield make
+    for b in started:
+        b.stop()

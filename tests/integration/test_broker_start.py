@@ -1,0 +1,113 @@
+"""The broker starts, answers ApiVersions and Metadata to real clients, and stops cleanly."""
+
+import json
+import os
+import signal
+import socket
+import struct
+import subprocess
+
+import pytest
+
+from conftest import KFK
+
+
+def kcat_metadata(bootstrap):
+    out = subprocess.run(["kcat", "-b", bootstrap, "-L", "-J", "-m", "10"],
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def test_kcat_lists_the_broker(broker):
+    md = kcat_metadata(broker.bootstrap)
+    assert [b["id"] for b in md["brokers"]] == [1]
+    assert md["brokers"][0]["name"] == broker.bootstrap
+    assert md["controllerid"] == 1
+
+
+def test_confluent_admin_sees_cluster(broker):
+    from confluent_kafka.admin import AdminClient
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    md = admin.list_topics(timeout=10)
+    assert list(md.brokers) == [1]
+    assert md.cluster_id and len(md.cluster_id) == 22
+    assert md.controller_id == 1
+
+
+def test_kafka_python_bootstraps(broker):
+    from kafka import KafkaAdminClient
+    admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap, request_timeout_ms=10000)
+    try:
+        assert admin.describe_cluster()["controller_id"] == 1
+    finally:
+        admin.close()
+
+
+def test_cluster_id_survives_restart(make_broker):
+    b = make_broker().start()
+    first = kcat_metadata(b.bootstrap)
+    meta = open(os.path.join(b.data_dir, "logs", "meta.properties")).read()
+    assert b.stop() == 0
+    b.start()
+    assert open(os.path.join(b.data_dir, "logs", "meta.properties")).read() == meta
+    again = kcat_metadata(b.bootstrap)
+    assert [x["id"] for x in again["brokers"]] == [x["id"] for x in first["brokers"]]
+
+
+def test_sigint_stops_cleanly(make_broker):
+    b = make_broker().start()
+    assert b.stop(sig=signal.SIGINT) == 0
+
+
+def frame(api_key, version, correlation_id, body=b""):
+    header = struct.pack(">hhih", api_key, version, correlation_id, 3) + b"kfk"
+    payload = header + body
+    return struct.pack(">i", len(payload)) + payload
+
+
+def read_frame(sock):
+    size = struct.unpack(">i", recv_exact(sock, 4))[0]
+    return recv_exact(sock, size)
+
+
+def recv_exact(sock, n):
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            raise ConnectionError("closed")
+        data += chunk
+    return data
+
+
+def test_unknown_apiversions_version_gets_unsupported_version(broker):
+    with socket.create_connection(("127.0.0.1", broker.port), timeout=10) as s:
+        # ApiVersions v99 (request header v2 since the version is past the first flexible one).
+        header = struct.pack(">hhih", 18, 99, 7, 3) + b"kfk" + b"\x00"
+        s.sendall(struct.pack(">i", len(header) + 1) + header + b"\x00")
+        resp = read_frame(s)
+        correlation, error = struct.unpack(">ih", resp[:6])
+        assert correlation == 7
+        assert error == 35  # UNSUPPORTED_VERSION, with a v0 body listing the supported APIs
+        (count,) = struct.unpack(">i", resp[6:10])
+        keys = [struct.unpack(">hhh", resp[10 + 6 * i:16 + 6 * i])[0] for i in range(count)]
+        assert 18 in keys and 3 in keys
+
+
+def test_oversized_and_garbage_frames_close_the_connection(broker):
+    with socket.create_connection(("127.0.0.1", broker.port), timeout=10) as s:
+        s.sendall(struct.pack(">i", 200 * 1024 * 1024))
+        assert s.recv(1) == b""  # closed
+    with socket.create_connection(("127.0.0.1", broker.port), timeout=10) as s:
+        s.sendall(frame(3, 9, 1, b"\xff\xff\xff\xff\xff\xff"))  # Metadata v9 with a broken body
+        assert s.recv(1) == b""
+    # The broker is still serving.
+    assert kcat_metadata(broker.bootstrap)["brokers"]
+
+
+def test_refuses_unknown_setting(tmp_path):
+    out = subprocess.run([KFK, "server", "start", "--set", "no.such.setting=1",
+                          "--set", f"log.dirs={tmp_path}"], capture_output=True, text=True, timeout=20)
+    assert out.returncode == 2
+    assert "no.such.setting" in out.stderr
