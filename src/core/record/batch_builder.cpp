@@ -50,7 +50,9 @@ void put_be(Bytes& b, size_t pos, uint64_t v, size_t n) {
 BatchBuilder::BatchBuilder(const BatchOptions& options) : options_(options) {}
 
 int64_t BatchBuilder::next_offset() const {
-  return options_.base_offset + static_cast<int64_t>(last_offset_delta_) + 1;
+  // Wraps instead of overflowing near INT64_MAX; append_with_offset then refuses the offset.
+  return static_cast<int64_t>(static_cast<uint64_t>(options_.base_offset) +
+                              static_cast<uint64_t>(static_cast<int64_t>(last_offset_delta_) + 1));
 }
 
 bool BatchBuilder::append(int64_t timestamp, NullableBytes key, NullableBytes value,

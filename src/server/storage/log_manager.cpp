@@ -1,0 +1,229 @@
+#include "server/storage/log_manager.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace kfk::storage {
+
+namespace {
+
+bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<LogManager>> LogManager::open(LogManagerOptions options) {
+  if (options.log_dirs.empty())
+    return StorageError::make(StorageErrorKind::invalid_argument, "no log dirs");
+  int64_t now = options.now_ms >= 0 ? options.now_ms : wall_clock_ms();
+  std::unique_ptr<LogManager> manager(new LogManager(std::move(options)));
+  for (size_t i = 0; i < manager->options_.log_dirs.size(); ++i)
+    if (auto e = manager->load_dir(i, now); !e.ok()) return e;
+  return manager;
+}
+
+LogManager::~LogManager() {
+  if (auto e = shutdown(); !e.ok()) spdlog::error("log manager shutdown: {}", e.message());
+}
+
+StorageError LogManager::load_dir(size_t index, int64_t now_ms) {
+  const fs::path& dir = options_.log_dirs[index];
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return StorageError::io(fmt::format("create {}", dir.string()), ec.value());
+
+  auto recovery_points = OffsetCheckpointFile(dir / kRecoveryPointCheckpoint).read();
+  auto start_offsets = OffsetCheckpointFile(dir / kLogStartOffsetCheckpoint).read();
+  // A damaged checkpoint costs a full recovery scan, not the log dir.
+  if (!recovery_points) {
+    spdlog::warn("ignoring {}", recovery_points.error().message());
+    recovery_points = OffsetMap{};
+  }
+  if (!start_offsets) {
+    spdlog::warn("ignoring {}", start_offsets.error().message());
+    start_offsets = OffsetMap{};
+  }
+  const fs::path marker = dir / kCleanShutdownFile;
+  const bool clean = fs::exists(marker, ec);
+
+  std::vector<fs::path> partition_dirs;
+  auto entries = list_dir(dir);
+  if (!entries) return entries.error();
+  for (const auto& de : *entries) {
+    if (!de.is_directory(ec)) continue;
+    std::string name = de.path().filename().string();
+    if (ends_with(name, kDeleteDirSuffix)) {
+      std::error_code rm;
+      fs::remove_all(de.path(), rm);
+      if (rm) spdlog::warn("could not remove {}: {}", de.path().string(), rm.message());
+      continue;
+    }
+    if (parse_partition_dir_name(name)) partition_dirs.push_back(de.path());
+  }
+
+  for (const fs::path& pdir : partition_dirs) {
+    TopicPartition tp = *parse_partition_dir_name(pdir.filename().string());
+    std::lock_guard lock(mu_);
+    if (logs_.contains(tp))
+      return StorageError::make(
+          StorageErrorKind::invalid_argument,
+          fmt::format("partition {} is in two log dirs: {} and {}", to_string(tp),
+                      options_.log_dirs[logs_[tp].dir].string(), dir.string()));
+    PartitionLogOptions po;
+    po.dir = pdir;
+    po.config = options_.config_for ? options_.config_for(tp) : options_.default_config;
+    if (auto it = recovery_points->find(tp); it != recovery_points->end())
+      po.recovery_point = it->second;
+    if (auto it = start_offsets->find(tp); it != start_offsets->end())
+      po.log_start_offset = it->second;
+    po.clean_shutdown = clean;
+    po.strict_new_producers = options_.strict_new_producers;
+    po.now_ms = now_ms;
+    auto log = PartitionLog::open(po);
+    if (!log) return log.error();
+    logs_[tp] = Entry{std::shared_ptr<PartitionLog>(std::move(log).value()), index};
+  }
+  // The marker vouches for one start only: from now on the logs are being written again.
+  if (clean) {
+    if (auto e = remove_file(marker); !e.ok()) return e;
+    if (auto e = fsync_dir(dir); !e.ok()) return e;
+  }
+  return {};
+}
+
+std::shared_ptr<PartitionLog> LogManager::partition(const TopicPartition& tp) const {
+  std::lock_guard lock(mu_);
+  auto it = logs_.find(tp);
+  return it == logs_.end() ? nullptr : it->second.log;
+}
+
+std::vector<TopicPartition> LogManager::partitions() const {
+  std::lock_guard lock(mu_);
+  std::vector<TopicPartition> out;
+  out.reserve(logs_.size());
+  for (const auto& [tp, e] : logs_) out.push_back(tp);
+  return out;
+}
+
+int LogManager::dir_index(const TopicPartition& tp) const {
+  std::lock_guard lock(mu_);
+  auto it = logs_.find(tp);
+  return it == logs_.end() ? -1 : static_cast<int>(it->second.dir);
+}
+
+Result<std::shared_ptr<PartitionLog>> LogManager::create_partition(const TopicPartition& tp,
+                                                                   const LogConfig& config) {
+  std::lock_guard lock(mu_);
+  if (shut_down_) return StorageError::make(StorageErrorKind::closed, "log manager");
+  if (auto it = logs_.find(tp); it != logs_.end()) return it->second.log;
+  std::vector<size_t> counts(options_.log_dirs.size(), 0);
+  for (const auto& [other, e] : logs_) ++counts[e.dir];
+  size_t dir = static_cast<size_t>(std::min_element(counts.begin(), counts.end()) - counts.begin());
+  PartitionLogOptions po;
+  po.dir = options_.log_dirs[dir] / partition_dir_name(tp);
+  po.config = config;
+  po.strict_new_producers = options_.strict_new_producers;
+  auto log = PartitionLog::open(po);
+  if (!log) return log.error();
+  if (auto e = fsync_dir(options_.log_dirs[dir]); !e.ok()) return e;
+  auto shared = std::shared_ptr<PartitionLog>(std::move(log).value());
+  logs_[tp] = Entry{shared, dir};
+  return shared;
+}
+
+StorageError LogManager::delete_partition(const TopicPartition& tp) {
+  std::shared_ptr<PartitionLog> log;
+  {
+    std::lock_guard lock(mu_);
+    auto it = logs_.find(tp);
+    if (it == logs_.end()) return StorageError::make(StorageErrorKind::not_found, to_string(tp));
+    log = it->second.log;
+    logs_.erase(it);
+  }
+  return log->remove();
+}
+
+StorageError LogManager::checkpoint() {
+  std::vector<OffsetMap> recovery(options_.log_dirs.size()), start(options_.log_dirs.size());
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [tp, e] : logs_) {
+      recovery[e.dir][tp] = e.log->recovery_point();
+      start[e.dir][tp] = e.log->log_start_offset();
+    }
+  }
+  for (size_t i = 0; i < options_.log_dirs.size(); ++i) {
+    const fs::path& dir = options_.log_dirs[i];
+    if (auto e = OffsetCheckpointFile(dir / kRecoveryPointCheckpoint).write(recovery[i]); !e.ok())
+      return e;
+    if (auto e = OffsetCheckpointFile(dir / kLogStartOffsetCheckpoint).write(start[i]); !e.ok())
+      return e;
+  }
+  return {};
+}
+
+Result<size_t> LogManager::flush_due(int64_t now_ms) {
+  size_t flushed = 0;
+  for (const TopicPartition& tp : partitions()) {
+    auto log = partition(tp);
+    if (!log || !log->flush_due(now_ms)) continue;
+    if (auto e = log->flush(now_ms); !e.ok()) return e;
+    ++flushed;
+  }
+  return flushed;
+}
+
+Result<size_t> LogManager::apply_retention(int64_t now_ms) {
+  size_t deleted = 0;
+  for (const TopicPartition& tp : partitions()) {
+    auto log = partition(tp);
+    if (!log) continue;
+    auto r = log->apply_retention(now_ms);
+    if (!r) return r.error();
+    deleted += r->segments_deleted;
+  }
+  return deleted;
+}
+
+StorageError LogManager::shutdown() {
+  {
+    std::lock_guard lock(mu_);
+    if (shut_down_) return {};
+    shut_down_ = true;
+  }
+  StorageError result;
+  std::vector<bool> dir_ok(options_.log_dirs.size(), true);
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [tp, e] : logs_) {
+      if (auto err = e.log->close(); !err.ok()) {
+        spdlog::error("closing {}: {}", to_string(tp), err.message());
+        dir_ok[e.dir] = false;
+        if (result.ok()) result = err;
+      }
+    }
+  }
+  // close() flushed every log: the recovery points are the log ends now.
+  std::vector<OffsetMap> recovery(options_.log_dirs.size()), start(options_.log_dirs.size());
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [tp, e] : logs_) {
+      recovery[e.dir][tp] = e.log->recovery_point();
+      start[e.dir][tp] = e.log->log_start_offset();
+    }
+  }
+  for (size_t i = 0; i < options_.log_dirs.size(); ++i) {
+    const fs::path& dir = options_.log_dirs[i];
+    StorageError e = OffsetCheckpointFile(dir / kRecoveryPointCheckpoint).write(recovery[i]);
+    if (e.ok()) e = OffsetCheckpointFile(dir / kLogStartOffsetCheckpoint).write(start[i]);
+    // The marker only where every log closed cleanly.
+    if (e.ok() && dir_ok[i]) e = write_file_atomically(dir / kCleanShutdownFile, {});
+    if (!e.ok() && result.ok()) result = e;
+  }
+  return result;
+}
+
+}  // namespace kfk::storage

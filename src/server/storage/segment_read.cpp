@@ -1,0 +1,153 @@
+// Segment: finding batches by offset and by timestamp, and cutting reads at whole batches.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <new>
+
+#include "server/storage/segment.h"
+
+namespace kfk::storage {
+
+using record::kBatchHeaderSize;
+using record::kLogOverhead;
+
+StorageError FileSlice::read_into(std::vector<uint8_t>& out) const {
+  if (length == 0) return {};
+  size_t old = out.size();
+  out.resize(old + length);
+  auto e = pread_exact(file->fd(), std::span(out.data() + old, length), position, file->path());
+  if (!e.ok()) out.resize(old);
+  return e;
+}
+
+Result<BatchInfo> Segment::read_header(uint64_t position, uint64_t limit) const {
+  auto corrupt = [&](std::string what) {
+    return StorageError::make(
+        StorageErrorKind::corrupt_batch,
+        fmt::format("{} at position {}: {}", log_->path().string(), position, what));
+  };
+  if (position + kBatchHeaderSize > limit) return corrupt("less than a batch header left");
+  uint8_t buf[kBatchHeaderSize];
+  if (auto e = pread_exact(log_->fd(), std::span(buf, kBatchHeaderSize), position, log_->path());
+      !e.ok())
+    return e;
+  record::BatchView head(std::span<const uint8_t>(buf, kBatchHeaderSize));
+  int32_t length = head.batch_length();
+  if (length < static_cast<int32_t>(kBatchHeaderSize - kLogOverhead))
+    return corrupt(fmt::format("impossible batch length {}", length));
+  uint64_t size = kLogOverhead + static_cast<uint64_t>(length);
+  if (position + size > limit)
+    return corrupt(fmt::format("a {}-byte batch runs past the end", size));
+  if (head.magic() != record::kMagicV2) return corrupt(fmt::format("magic {}", head.magic()));
+  BatchInfo info;
+  info.position = position;
+  info.size = static_cast<uint32_t>(size);
+  info.base_offset = head.base_offset();
+  info.last_offset = head.last_offset();
+  info.max_timestamp = head.max_timestamp();
+  info.records_count = head.records_count();
+  return info;
+}
+
+Result<std::optional<BatchInfo>> Segment::find_batch(int64_t offset, uint64_t max_position) const {
+  max_position = std::min(max_position, size_);
+  uint64_t pos = offset_index_.lookup(offset).position;
+  while (pos < max_position) {
+    auto head = read_header(pos, size_);
+    if (!head) return head.error();
+    if (head->last_offset >= offset) return std::optional<BatchInfo>(*head);
+    pos = head->end();
+  }
+  return std::optional<BatchInfo>{};
+}
+
+Result<uint64_t> Segment::position_of(int64_t offset) const {
+  if (offset >= next_offset_) return size_;
+  auto batch = find_batch(offset, size_);
+  if (!batch) return batch.error();
+  return *batch ? (*batch)->position : size_;
+}
+
+Result<std::optional<FileSlice>> Segment::read(int64_t offset, size_t max_bytes, bool min_one_batch,
+                                               uint64_t max_position) const {
+  max_position = std::min(max_position, size_);
+  auto first = find_batch(offset, max_position);
+  if (!first) return first.error();
+  if (!*first) return std::optional<FileSlice>{};
+  const BatchInfo& head = **first;
+  FileSlice slice;
+  slice.file = log_;
+  slice.position = head.position;
+  // The first batch must end inside the visible range; max_position is always a batch end.
+  if (head.end() > max_position || (head.size > max_bytes && !min_one_batch))
+    return std::optional<FileSlice>(slice);
+
+  uint64_t end = head.end();
+  int64_t last_offset = head.last_offset;
+  uint64_t limit =
+      std::min<uint64_t>(max_position, head.position + std::max<uint64_t>(max_bytes, head.size));
+  // Skip ahead with the index: an entry is a batch start, and the batch before an entry ends
+  // where the entry's batch begins, so the entry before the last one under the limit is a
+  // batch known to fit. From there only a few headers are read.
+  if (auto e = offset_index_.floor_by_position(limit); e && e->position > end) {
+    if (auto prev = offset_index_.floor_by_position(e->position - 1);
+        prev && prev->position >= end) {
+      auto h = read_header(prev->position, size_);
+      if (!h) return h.error();
+      end = h->end();
+      last_offset = h->last_offset;
+    }
+  }
+  while (end < limit) {
+    auto h = read_header(end, size_);
+    // A damaged batch further on ends this read; a read starting there reports it.
+    if (!h || h->end() > limit) break;
+    end = h->end();
+    last_offset = h->last_offset;
+  }
+  slice.length = end - head.position;
+  slice.first_offset = head.base_offset;
+  slice.last_offset = last_offset;
+  return std::optional<FileSlice>(slice);
+}
+
+Result<std::vector<uint8_t>> Segment::read_batch(const BatchInfo& info) const {
+  std::vector<uint8_t> bytes;
+  try {
+    bytes.resize(info.size);
+  } catch (const std::bad_alloc&) {
+    return StorageError::make(
+        StorageErrorKind::io_error,
+        fmt::format("{}: cannot buffer a {}-byte batch", log_->path().string(), info.size));
+  }
+  if (auto e = pread_exact(log_->fd(), bytes, info.position, log_->path()); !e.ok()) return e;
+  return bytes;
+}
+
+Result<std::optional<TimestampOffset>> Segment::find_offset_by_timestamp(
+    int64_t timestamp, int64_t starting_offset) const {
+  if (size_ == 0 || max_timestamp_ < timestamp) return std::optional<TimestampOffset>{};
+  TimestampOffset floor = time_index_.lookup(timestamp);
+  uint64_t pos = offset_index_.lookup(std::max(floor.offset, starting_offset)).position;
+  while (pos < size_) {
+    auto head = read_header(pos, size_);
+    if (!head) return head.error();
+    pos = head->end();
+    if (head->max_timestamp < timestamp || head->last_offset < starting_offset) continue;
+    auto bytes = read_batch(*head);
+    if (!bytes) return bytes.error();
+    record::DecodedRecords records;
+    record::BatchError err = record::decode_records(record::BatchView(*bytes), records);
+    if (!err.ok())
+      return StorageError::make(StorageErrorKind::corrupt_batch,
+                                fmt::format("{} at position {}: {}", log_->path().string(),
+                                            head->position, err.message()));
+    for (const record::RecordView& r : records.records) {
+      if (r.timestamp >= timestamp && r.offset >= starting_offset)
+        return std::optional<TimestampOffset>(TimestampOffset{r.timestamp, r.offset});
+    }
+  }
+  return std::optional<TimestampOffset>{};
+}
+
+}  // namespace kfk::storage
