@@ -19,7 +19,8 @@ full=$(seconds "$t0")
 # Touch one definition: only its translation unit (and the API table) should rebuild.
 spec=src/core/protocol/spec/heartbeat.kp
 cp "$spec" "$dir/spec.bak"
-echo "# build-time probe" >>"$spec"
+# A new tagged field in HeartbeatResponse (the last message in the file).
+echo "  BuildTimeProbe int32 4+ tag=9999 tagged=4+" >>"$spec"
 t0=$(date +%s%N)
 ninja -C "$dir" kfk >"$dir/incremental.log"
 incremental=$(seconds "$t0")

@@ -1,13 +1,13 @@
 // kfk server: runs the broker in the foreground (`start`) and prepares data directories
 // (`format`), both configured by a TOML file and Kafka-named `--set key=value` overrides.
 #include <fmt/core.h>
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include <csignal>
 #include <cstdio>
 #include <memory>
 #include <optional>
-#include <pthread.h>
 
 #include "cli/commands.h"
 #include "core/config/broker_config.h"
@@ -62,10 +62,12 @@ void run_start(const ServerOptions& o) {
   std::string where;
   for (size_t i = 0; i < cfg.listeners.size(); ++i) {
     const auto& l = cfg.listeners[i];
-    const std::string host = l.host.empty() ? "0.0.0.0" : (l.is_ipv6() ? "[" + l.host + "]" : l.host);
+    const std::string host =
+        l.host.empty() ? "0.0.0.0" : (l.is_ipv6() ? "[" + l.host + "]" : l.host);
     where += fmt::format("{}listening on {}:{} ({})", i ? ", " : "", host, ports[i], l.name);
   }
-  fmt::print("kfk broker ready: node {}, cluster {}, {}\n", cfg.node_id, broker.cluster_id(), where);
+  fmt::print("kfk broker ready: node {}, cluster {}, {}\n", cfg.node_id, broker.cluster_id(),
+             where);
   std::fflush(stdout);
 
   int sig = 0;
@@ -95,13 +97,15 @@ void add_server_command(CLI::App& app, GlobalOptions& /*opts*/) {
   auto options = std::make_shared<ServerOptions>();
 
   auto* start = server->add_subcommand(
-      "start", "Start the broker in the foreground (data in ./kfk-data, listener 127.0.0.1:9092 "
-               "unless configured); Ctrl-C or SIGTERM stops it cleanly");
+      "start",
+      "Start the broker in the foreground (data in ./kfk-data, listener 127.0.0.1:9092 "
+      "unless configured); Ctrl-C or SIGTERM stops it cleanly");
   add_config_options(*start, *options);
   start->callback([options] { run_start(*options); });
 
   auto* format = server->add_subcommand(
-      "format", "Write the cluster id and node identity (meta.properties) into the log directories");
+      "format",
+      "Write the cluster id and node identity (meta.properties) into the log directories");
   add_config_options(*format, *options);
   format->add_option("--cluster-id", options->cluster_id, "Cluster id to use (default: a new one)");
   format->callback([options] { run_format(*options); });

@@ -1,14 +1,13 @@
 #include "server/broker.h"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <thread>
 
 #include "server/cluster/meta_properties.h"
 #include "server/handlers/handlers.h"
-
-#include <unistd.h>
 
 namespace kfk::server {
 
@@ -27,7 +26,8 @@ Broker::~Broker() { stop(); }
 
 std::string Broker::start() {
   std::string error;
-  cluster_id_ = ensure_formatted(config_.log_dirs, config_.node_id, config_.cluster_id.value_or(""), error);
+  cluster_id_ =
+      ensure_formatted(config_.log_dirs, config_.node_id, config_.cluster_id.value_or(""), error);
   if (!error.empty()) return error;
 
   reactors_ = std::make_unique<ReactorPool>(static_cast<size_t>(config_.reactor_threads()));

@@ -40,8 +40,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (redecoded.records.size() != records.size()) abort();
     for (size_t i = 0; i < records.size(); ++i) {
       Record r = to_record(redecoded.records[i]);
-      if (r.key != records[i].key || r.value != records[i].value || r.headers != records[i].headers ||
-          r.offset != records[i].offset)
+      if (r.key != records[i].key || r.value != records[i].value ||
+          r.headers != records[i].headers || r.offset != records[i].offset)
         abort();
     }
   }

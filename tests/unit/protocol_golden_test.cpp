@@ -30,7 +30,8 @@ struct Captured {
 };
 
 // Splits a request into header and body, round-trips both, and returns the bytes re-encoded.
-std::string roundtrip_request(const Bytes& frame, Bytes& reencoded, int16_t& key, int16_t& version) {
+std::string roundtrip_request(const Bytes& frame, Bytes& reencoded, int16_t& key,
+                              int16_t& version) {
   Reader peek(frame);
   key = peek.read_int16("api key");
   version = peek.read_int16("api version");
@@ -81,9 +82,9 @@ TEST_CASE("protocol golden: requests from real clients round-trip byte-exact") {
     auto& into = client.rfind("kafka-python", 0) == 0 ? kafka_python : librdkafka;
     into.insert(apis.begin(), apis.end());
   }
-  for (const char* api : {"ApiVersions", "Metadata", "Produce", "Fetch", "ListOffsets",
-                          "FindCoordinator", "JoinGroup", "SyncGroup", "OffsetCommit",
-                          "OffsetFetch", "CreateTopics"}) {
+  for (const char* api :
+       {"ApiVersions", "Metadata", "Produce", "Fetch", "ListOffsets", "FindCoordinator",
+        "JoinGroup", "SyncGroup", "OffsetCommit", "OffsetFetch", "CreateTopics"}) {
     CHECK_MESSAGE(librdkafka.count(api) == 1, "no librdkafka capture of " << api);
     CHECK_MESSAGE(kafka_python.count(api) == 1, "no kafka-python capture of " << api);
   }

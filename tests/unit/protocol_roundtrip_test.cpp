@@ -50,7 +50,7 @@ TEST_CASE("protocol: api table covers every request/response pair") {
 }
 
 TEST_CASE("protocol: header versions") {
-  CHECK(request_header_version(18, 3) == 2);   // ApiVersions v3 is flexible
+  CHECK(request_header_version(18, 3) == 2);  // ApiVersions v3 is flexible
   CHECK(request_header_version(18, 2) == 1);
   CHECK(response_header_version(18, 3) == 0);  // ApiVersions responses keep header v0
   CHECK(response_header_version(3, 9) == 1);   // Metadata v9+ flexible
@@ -93,27 +93,27 @@ TEST_CASE("protocol: fetch request v12 known bytes") {
   Writer w;
   f.encode(w, 12);
   const Bytes expected = {
-      0xff, 0xff, 0xff, 0xff,  // replica id
-      0, 0, 1, 0xf4,           // max wait 500
-      0, 0, 0, 1,              // min bytes
-      0, 0, 4, 0,              // max bytes
-      1,                       // isolation
-      0, 0, 0, 0,              // session id
-      0xff, 0xff, 0xff, 0xff,  // session epoch
-      2,                       // 1 topic
-      2, 't',                  // topic name
-      2,                       // 1 partition
-      0, 0, 0, 2,              // partition
-      0xff, 0xff, 0xff, 0xff,  // current leader epoch
-      0, 0, 0, 0, 0, 0, 0, 5,  // fetch offset
-      0xff, 0xff, 0xff, 0xff,  // last fetched epoch
+      0xff, 0xff, 0xff, 0xff,                          // replica id
+      0,    0,    1,    0xf4,                          // max wait 500
+      0,    0,    0,    1,                             // min bytes
+      0,    0,    4,    0,                             // max bytes
+      1,                                               // isolation
+      0,    0,    0,    0,                             // session id
+      0xff, 0xff, 0xff, 0xff,                          // session epoch
+      2,                                               // 1 topic
+      2,    't',                                       // topic name
+      2,                                               // 1 partition
+      0,    0,    0,    2,                             // partition
+      0xff, 0xff, 0xff, 0xff,                          // current leader epoch
+      0,    0,    0,    0,    0,    0,    0,    5,     // fetch offset
+      0xff, 0xff, 0xff, 0xff,                          // last fetched epoch
       0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,  // log start offset
-      0, 0, 0, 100,            // partition max bytes
-      0,                       // partition tags
-      0,                       // topic tags
-      1,                       // no forgotten topics
-      1,                       // rack id ""
-      1, 0, 2, 2, 'c',         // one tag: 0, size 2, compact string "c"
+      0,    0,    0,    100,                           // partition max bytes
+      0,                                               // partition tags
+      0,                                               // topic tags
+      1,                                               // no forgotten topics
+      1,                                               // rack id ""
+      1,    0,    2,    2,    'c',                     // one tag: 0, size 2, compact string "c"
   };
   CHECK(w.bytes() == expected);
   FetchRequest back;

@@ -45,7 +45,8 @@ protocol::Bytes produce_records(const fs::path& file) {
   return *records;
 }
 
-void check_batches(const fs::path& file, record::Compression codec, const std::vector<Expected>& expected) {
+void check_batches(const fs::path& file, record::Compression codec,
+                   const std::vector<Expected>& expected) {
   INFO(file.string());
   const protocol::Bytes records = produce_records(file);
   record::BatchIterator it(records);
@@ -91,7 +92,8 @@ TEST_CASE("record golden: librdkafka (kcat) batches with every codec") {
     const std::vector<std::pair<std::string, std::string>> h = {{"h1", "v1"}, {"trace", "golden"}};
     check_batches(kData / "kcat" / (std::string("Produce-v7-") + name + ".bin"),
                   *record::parse_compression(name),
-                  {{"key-1", "value-1 " + c, h}, {"key-2", "value-2 " + c, h},
+                  {{"key-1", "value-1 " + c, h},
+                   {"key-2", "value-2 " + c, h},
                    {"key-3", "value-3 " + c + " " + kLong, h}});
   }
 }

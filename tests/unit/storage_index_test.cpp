@@ -6,8 +6,8 @@
 #include <random>
 
 #include "server/storage/offset_index.h"
-#include "storage_test_support.h"
 #include "server/storage/time_index.h"
+#include "storage_test_support.h"
 
 using namespace kfk::storage;
 using kfk::storage::testing::TempDir;

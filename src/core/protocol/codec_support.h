@@ -29,7 +29,8 @@ void write_string_field(W& w, const std::optional<std::string>& v, bool compact,
   }
 }
 
-inline void read_string_field(Reader& r, std::string& v, bool compact, bool /*nullable*/, const char* field) {
+inline void read_string_field(Reader& r, std::string& v, bool compact, bool /*nullable*/,
+                              const char* field) {
   v = compact ? r.read_compact_string(field) : r.read_string(field);
 }
 
@@ -60,7 +61,8 @@ void write_bytes_field(W& w, const std::optional<Bytes>& v, bool compact, bool n
   }
 }
 
-inline void read_bytes_field(Reader& r, Bytes& v, bool compact, bool /*nullable*/, const char* field) {
+inline void read_bytes_field(Reader& r, Bytes& v, bool compact, bool /*nullable*/,
+                             const char* field) {
   v = compact ? r.read_compact_bytes(field) : r.read_bytes(field);
 }
 
@@ -96,7 +98,8 @@ void encode_nullable_struct(W& w, const std::optional<T>& v, bool nullable, Enco
 }
 
 template <class T, class Decode>
-void decode_nullable_struct(Reader& r, std::optional<T>& v, bool nullable, const char* field, Decode&& decode) {
+void decode_nullable_struct(Reader& r, std::optional<T>& v, bool nullable, const char* field,
+                            Decode&& decode) {
   if (nullable && r.read_int8(field) < 0) {
     v.reset();
     return;

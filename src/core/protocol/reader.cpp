@@ -1,21 +1,29 @@
 #include "core/protocol/reader.h"
 
-#include <cstring>
-
 #include <fmt/format.h>
+
+#include <cstring>
 
 namespace kfk::protocol {
 
 std::string_view to_string(DecodeErrorKind kind) {
   switch (kind) {
-    case DecodeErrorKind::none: return "no error";
-    case DecodeErrorKind::truncated: return "truncated";
-    case DecodeErrorKind::negative_length: return "invalid negative length";
-    case DecodeErrorKind::length_too_large: return "length larger than the remaining bytes";
-    case DecodeErrorKind::varint_too_long: return "varint too long";
-    case DecodeErrorKind::invalid_value: return "invalid value";
-    case DecodeErrorKind::trailing_bytes: return "unexpected trailing bytes";
-    case DecodeErrorKind::unsupported_version: return "unsupported version";
+    case DecodeErrorKind::none:
+      return "no error";
+    case DecodeErrorKind::truncated:
+      return "truncated";
+    case DecodeErrorKind::negative_length:
+      return "invalid negative length";
+    case DecodeErrorKind::length_too_large:
+      return "length larger than the remaining bytes";
+    case DecodeErrorKind::varint_too_long:
+      return "varint too long";
+    case DecodeErrorKind::invalid_value:
+      return "invalid value";
+    case DecodeErrorKind::trailing_bytes:
+      return "unexpected trailing bytes";
+    case DecodeErrorKind::unsupported_version:
+      return "unsupported version";
   }
   return "unknown decode error";
 }
@@ -136,7 +144,8 @@ int64_t Reader::read_varlong(const char* field) {
 }
 
 // Validates a decoded length. Returns nullopt for null (when allowed) or on failure.
-std::optional<int64_t> Reader::read_length_prefix(int64_t length, bool nullable, const char* field) {
+std::optional<int64_t> Reader::read_length_prefix(int64_t length, bool nullable,
+                                                  const char* field) {
   if (!ok()) return std::nullopt;
   if (length < 0) {
     if (length != -1 || !nullable) fail(DecodeErrorKind::negative_length, field);

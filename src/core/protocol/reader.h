@@ -18,12 +18,12 @@ namespace kfk::protocol {
 
 enum class DecodeErrorKind : uint8_t {
   none,
-  truncated,        // fewer bytes left than the field needs
-  negative_length,  // a length below -1, or -1 where null is not allowed
-  length_too_large, // a length or count larger than the bytes that remain
-  varint_too_long,  // a varint that does not end within its maximum size
-  invalid_value,    // a value outside what the field accepts
-  trailing_bytes,   // bytes left over after the message ended
+  truncated,         // fewer bytes left than the field needs
+  negative_length,   // a length below -1, or -1 where null is not allowed
+  length_too_large,  // a length or count larger than the bytes that remain
+  varint_too_long,   // a varint that does not end within its maximum size
+  invalid_value,     // a value outside what the field accepts
+  trailing_bytes,    // bytes left over after the message ended
   unsupported_version,
 };
 
@@ -39,8 +39,7 @@ struct DecodeError {
 class Reader {
  public:
   explicit Reader(std::span<const uint8_t> data) : data_(data) {}
-  Reader(const void* data, size_t size)
-      : data_(static_cast<const uint8_t*>(data), size) {}
+  Reader(const void* data, size_t size) : data_(static_cast<const uint8_t*>(data), size) {}
 
   bool ok() const { return error_.kind == DecodeErrorKind::none; }
   const DecodeError& error() const { return error_; }

@@ -91,7 +91,9 @@ class SizeCounter {
 
   void write_bytes(std::span<const uint8_t> v) { n_ += 4 + v.size(); }
   void write_nullable_bytes(const std::optional<Bytes>& v) { n_ += 4 + (v ? v->size() : 0); }
-  void write_compact_bytes(std::span<const uint8_t> v) { n_ += uvarint_size(v.size() + 1) + v.size(); }
+  void write_compact_bytes(std::span<const uint8_t> v) {
+    n_ += uvarint_size(v.size() + 1) + v.size();
+  }
   void write_compact_nullable_bytes(const std::optional<Bytes>& v) {
     n_ += v ? uvarint_size(v->size() + 1) + v->size() : 1;
   }

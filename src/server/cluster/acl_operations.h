@@ -8,9 +8,21 @@
 namespace kfk::server {
 
 enum class AclOperation : int8_t {
-  unknown = 0, any = 1, all = 2, read = 3, write = 4, create = 5, delete_ = 6, alter = 7,
-  describe = 8, cluster_action = 9, describe_configs = 10, alter_configs = 11,
-  idempotent_write = 12, create_tokens = 13, describe_tokens = 14,
+  unknown = 0,
+  any = 1,
+  all = 2,
+  read = 3,
+  write = 4,
+  create = 5,
+  delete_ = 6,
+  alter = 7,
+  describe = 8,
+  cluster_action = 9,
+  describe_configs = 10,
+  alter_configs = 11,
+  idempotent_write = 12,
+  create_tokens = 13,
+  describe_tokens = 14,
 };
 
 constexpr int32_t operation_bits(std::initializer_list<AclOperation> ops) {
@@ -19,10 +31,10 @@ constexpr int32_t operation_bits(std::initializer_list<AclOperation> ops) {
   return bits;
 }
 
-inline constexpr int32_t kTopicOperations = operation_bits(
-    {AclOperation::read, AclOperation::write, AclOperation::create, AclOperation::delete_,
-     AclOperation::alter, AclOperation::describe, AclOperation::describe_configs,
-     AclOperation::alter_configs});
+inline constexpr int32_t kTopicOperations =
+    operation_bits({AclOperation::read, AclOperation::write, AclOperation::create,
+                    AclOperation::delete_, AclOperation::alter, AclOperation::describe,
+                    AclOperation::describe_configs, AclOperation::alter_configs});
 
 inline constexpr int32_t kClusterOperations = operation_bits(
     {AclOperation::create, AclOperation::alter, AclOperation::describe,

@@ -45,7 +45,8 @@ std::string write_file_synced(const fs::path& path, const std::string& text) {
     p += n;
     left -= static_cast<size_t>(n);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) return "cannot sync " + tmp.string() + ": " + std::strerror(errno);
+  if (::fsync(fd) != 0 || ::close(fd) != 0)
+    return "cannot sync " + tmp.string() + ": " + std::strerror(errno);
   std::error_code ec;
   fs::rename(tmp, path, ec);
   if (ec) return "cannot rename " + tmp.string() + ": " + ec.message();
@@ -117,7 +118,8 @@ std::string ensure_formatted(const std::vector<std::string>& log_dirs, int32_t n
       return {};
     }
     if (!cluster_id.empty() && props->cluster_id != cluster_id) {
-      error = "log directory " + dir + " belongs to cluster " + props->cluster_id + ", not " + cluster_id;
+      error = "log directory " + dir + " belongs to cluster " + props->cluster_id + ", not " +
+              cluster_id;
       return {};
     }
     cluster_id = props->cluster_id;

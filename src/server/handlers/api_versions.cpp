@@ -19,7 +19,8 @@ void fill_api_keys(protocol::ApiVersionsResponse& resp) {
 }
 }  // namespace
 
-asio::awaitable<void> ApiVersionsHandler::handle(RequestContext& ctx, const Request& req, Response& resp) {
+asio::awaitable<void> ApiVersionsHandler::handle(RequestContext& ctx, const Request& req,
+                                                 Response& resp) {
   if (ctx.version() >= 3) {
     spdlog::debug("connection {} from {}: client {} {}", ctx.connection.id, ctx.connection.peer,
                   req.client_software_name, req.client_software_version);

@@ -41,7 +41,8 @@ asio::awaitable<RequestOutcome> invoke(RequestContext& ctx, protocol::Reader& bo
   if (!outcome.respond) co_return outcome;
   protocol::Writer w(64 + response.encoded_size(ctx.version()));
   w.write_int32(ctx.header.correlation_id);
-  if (protocol::response_header_version(H::Request::api_key, ctx.version()) >= 1) w.write_uvarint(0);
+  if (protocol::response_header_version(H::Request::api_key, ctx.version()) >= 1)
+    w.write_uvarint(0);
   response.encode(w, ctx.version());
   outcome.response = w.take();
   co_return outcome;
@@ -51,7 +52,8 @@ template <class... H>
 constexpr auto make_table(std::tuple<H...>*) {
   std::array<Entry, sizeof...(H)> table{
       Entry{{H::Request::api_key, H::min_version, H::max_version}, &invoke<H>}...};
-  std::sort(table.begin(), table.end(), [](const Entry& a, const Entry& b) { return a.api.key < b.api.key; });
+  std::sort(table.begin(), table.end(),
+            [](const Entry& a, const Entry& b) { return a.api.key < b.api.key; });
   return table;
 }
 

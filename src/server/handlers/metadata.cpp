@@ -10,7 +10,8 @@ namespace {
 
 using protocol::ErrorCode;
 
-void describe_topic(const TopicState& topic, bool with_operations, protocol::MetadataResponse::MetadataResponseTopic& out) {
+void describe_topic(const TopicState& topic, bool with_operations,
+                    protocol::MetadataResponse::MetadataResponseTopic& out) {
   out.error_code = 0;
   out.name = topic.name;
   out.topic_id = topic.id;
@@ -27,8 +28,8 @@ void describe_topic(const TopicState& topic, bool with_operations, protocol::Met
   if (with_operations) out.topic_authorized_operations = kTopicOperations;
 }
 
-void unknown_topic(protocol::MetadataResponse::MetadataResponseTopic& out, std::optional<std::string> name,
-                   const protocol::Uuid& id, ErrorCode code) {
+void unknown_topic(protocol::MetadataResponse::MetadataResponseTopic& out,
+                   std::optional<std::string> name, const protocol::Uuid& id, ErrorCode code) {
   out.error_code = static_cast<int16_t>(code);
   out.name = std::move(name);
   out.topic_id = id;
@@ -36,7 +37,8 @@ void unknown_topic(protocol::MetadataResponse::MetadataResponseTopic& out, std::
 
 }  // namespace
 
-asio::awaitable<void> MetadataHandler::handle(RequestContext& ctx, const Request& req, Response& resp) {
+asio::awaitable<void> MetadataHandler::handle(RequestContext& ctx, const Request& req,
+                                              Response& resp) {
   const auto image = ctx.broker.metadata();
   resp.throttle_time_ms = 0;
   for (const auto& b : image->brokers) {
@@ -49,13 +51,15 @@ asio::awaitable<void> MetadataHandler::handle(RequestContext& ctx, const Request
   }
   resp.cluster_id = image->cluster_id;
   resp.controller_id = image->controller_id;
-  if (req.include_cluster_authorized_operations) resp.cluster_authorized_operations = kClusterOperations;
+  if (req.include_cluster_authorized_operations)
+    resp.cluster_authorized_operations = kClusterOperations;
   const bool with_ops = req.include_topic_authorized_operations;
 
   // A null list asks for every topic; so does an empty one in version 0.
   const bool all_topics = !req.topics.has_value() || (ctx.version() == 0 && req.topics->empty());
   if (all_topics) {
-    for (const auto& [name, topic] : image->topics) describe_topic(*topic, with_ops, resp.topics.emplace_back());
+    for (const auto& [name, topic] : image->topics)
+      describe_topic(*topic, with_ops, resp.topics.emplace_back());
     co_return;
   }
   // Topics named in the request; auto-creation and by-id lookups (v10+) are resolved here.
@@ -74,9 +78,11 @@ asio::awaitable<void> MetadataHandler::handle(RequestContext& ctx, const Request
           topic != nullptr && code == ErrorCode::none) {
         describe_topic(*topic, with_ops, out);
       } else {
-        unknown_topic(out, wanted.name, protocol::Uuid{}, code == ErrorCode::none ? ErrorCode::leader_not_available : code);
+        unknown_topic(out, wanted.name, protocol::Uuid{},
+                      code == ErrorCode::none ? ErrorCode::leader_not_available : code);
       }
-    } else if (const TopicState* topic = image->find_topic(wanted.topic_id); topic && !wanted.topic_id.is_zero()) {
+    } else if (const TopicState* topic = image->find_topic(wanted.topic_id);
+               topic && !wanted.topic_id.is_zero()) {
       describe_topic(*topic, with_ops, out);
     } else {
       unknown_topic(out, std::nullopt, wanted.topic_id, ErrorCode::unknown_topic_id);

@@ -23,11 +23,15 @@ uint32_t load_be32(const uint8_t* p) {
 
 Connection::Connection(asio::ip::tcp::socket socket, ConnectionInfo info, Dispatcher& dispatcher,
                        ConnectionLimits limits)
-    : socket_(std::move(socket)), info_(std::move(info)), dispatcher_(dispatcher), limits_(limits) {}
+    : socket_(std::move(socket)),
+      info_(std::move(info)),
+      dispatcher_(dispatcher),
+      limits_(limits) {}
 
 void Connection::start() {
-  asio::co_spawn(socket_.get_executor(), [self = shared_from_this()] { return self->serve(); },
-                 asio::detached);
+  asio::co_spawn(
+      socket_.get_executor(), [self = shared_from_this()] { return self->serve(); },
+      asio::detached);
 }
 
 void Connection::stop() {
@@ -48,8 +52,10 @@ asio::awaitable<void> Connection::serve() {
     const auto size = static_cast<int32_t>(load_be32(size_prefix.data()));
     if (size < 8 || size > limits_.max_request_bytes) {
       // Too large for socket.request.max.bytes, or too small for any request header.
-      spdlog::warn("closing connection from {}: request size {} is outside 8..{} "
-                   "(socket.request.max.bytes)", info_.peer, size, limits_.max_request_bytes);
+      spdlog::warn(
+          "closing connection from {}: request size {} is outside 8..{} "
+          "(socket.request.max.bytes)",
+          info_.peer, size, limits_.max_request_bytes);
       break;
     }
     frame.resize(static_cast<size_t>(size));
@@ -62,7 +68,8 @@ asio::awaitable<void> Connection::serve() {
       const auto len = static_cast<uint32_t>(outcome.response.size());
       prefix = {static_cast<uint8_t>(len >> 24), static_cast<uint8_t>(len >> 16),
                 static_cast<uint8_t>(len >> 8), static_cast<uint8_t>(len)};
-      std::array<asio::const_buffer, 2> buffers{asio::buffer(prefix), asio::buffer(outcome.response)};
+      std::array<asio::const_buffer, 2> buffers{asio::buffer(prefix),
+                                                asio::buffer(outcome.response)};
       auto [write_err, w] = co_await asio::async_write(socket_, buffers, use_tuple);
       if (write_err) break;
     }

@@ -41,31 +41,33 @@ std::string Listener::start() {
 }
 
 void Listener::accept_next() {
-  acceptor_.async_accept(reactors_.next(), [this](asio::error_code ec, asio::ip::tcp::socket socket) {
-    if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
-    if (ec) {
-      spdlog::warn("accept on {} failed: {}", spec_.name, ec.message());
-    } else {
-      asio::error_code peer_ec;
-      auto peer = socket.remote_endpoint(peer_ec);
-      ConnectionInfo info;
-      info.peer = peer_ec ? "unknown" : peer.address().to_string() + ":" + std::to_string(peer.port());
-      info.listener = spec_.name;
-      std::shared_ptr<Connection> conn;
-      {
-        std::lock_guard lock(mutex_);
-        info.id = next_id_++;
-        conn = std::make_shared<Connection>(std::move(socket), info, dispatcher_, limits_);
-        connections_[info.id] = conn;
-        // Forget connections that have closed, so the map does not grow without bound.
-        for (auto it = connections_.begin(); it != connections_.end();)
-          it = it->second.expired() ? connections_.erase(it) : std::next(it);
-      }
-      spdlog::debug("connection {} from {} on {}", info.id, info.peer, spec_.name);
-      conn->start();
-    }
-    accept_next();
-  });
+  acceptor_.async_accept(
+      reactors_.next(), [this](asio::error_code ec, asio::ip::tcp::socket socket) {
+        if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+        if (ec) {
+          spdlog::warn("accept on {} failed: {}", spec_.name, ec.message());
+        } else {
+          asio::error_code peer_ec;
+          auto peer = socket.remote_endpoint(peer_ec);
+          ConnectionInfo info;
+          info.peer =
+              peer_ec ? "unknown" : peer.address().to_string() + ":" + std::to_string(peer.port());
+          info.listener = spec_.name;
+          std::shared_ptr<Connection> conn;
+          {
+            std::lock_guard lock(mutex_);
+            info.id = next_id_++;
+            conn = std::make_shared<Connection>(std::move(socket), info, dispatcher_, limits_);
+            connections_[info.id] = conn;
+            // Forget connections that have closed, so the map does not grow without bound.
+            for (auto it = connections_.begin(); it != connections_.end();)
+              it = it->second.expired() ? connections_.erase(it) : std::next(it);
+          }
+          spdlog::debug("connection {} from {} on {}", info.id, info.peer, spec_.name);
+          conn->start();
+        }
+        accept_next();
+      });
 }
 
 void Listener::stop() {

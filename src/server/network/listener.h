@@ -21,7 +21,8 @@ struct ListenerSpec {
 
 class Listener {
  public:
-  Listener(ListenerSpec spec, ReactorPool& reactors, Dispatcher& dispatcher, ConnectionLimits limits);
+  Listener(ListenerSpec spec, ReactorPool& reactors, Dispatcher& dispatcher,
+           ConnectionLimits limits);
   ~Listener();
 
   // Binds and starts accepting. Returns an error message, or an empty string.
