@@ -78,6 +78,21 @@ class IndexFile {
 };
 
 // Big-endian helpers for the index entries.
+// The number of leading entries of [0, n) for which `holds(i)` is true, where `holds` is true
+// up to some entry and false after it (index entries are sorted): a binary search.
+template <class Holds>
+size_t count_leading(size_t n, Holds&& holds) {
+  size_t lo = 0, hi = n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (holds(mid))
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
 inline uint32_t load_be32(const uint8_t* p) {
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
 }

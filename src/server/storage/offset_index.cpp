@@ -20,27 +20,14 @@ std::optional<OffsetPosition> OffsetIndex::last_entry() const {
 
 OffsetPosition OffsetIndex::lookup(int64_t target) const {
   // Binary search for the last entry with offset <= target.
-  size_t lo = 0, hi = entries();
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    if (entry(mid).offset <= target)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
+  const size_t lo = count_leading(entries(), [&](size_t i) { return entry(i).offset <= target; });
   if (lo == 0) return {base_offset_, 0};
   return entry(lo - 1);
 }
 
 std::optional<OffsetPosition> OffsetIndex::floor_by_position(uint64_t position) const {
-  size_t lo = 0, hi = entries();
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    if (entry(mid).position <= position)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
+  const size_t lo =
+      count_leading(entries(), [&](size_t i) { return entry(i).position <= position; });
   if (lo == 0) return std::nullopt;
   return entry(lo - 1);
 }
@@ -67,14 +54,7 @@ StorageError OffsetIndex::append(int64_t offset, uint32_t position) {
 
 StorageError OffsetIndex::truncate_to(int64_t offset) {
   // Keep the entries with offset < target: the count of entries at or below offset - 1.
-  size_t lo = 0, hi = entries();
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    if (entry(mid).offset < offset)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
+  const size_t lo = count_leading(entries(), [&](size_t i) { return entry(i).offset < offset; });
   return file_.truncate_entries(lo);
 }
 

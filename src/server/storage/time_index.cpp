@@ -20,14 +20,8 @@ std::optional<TimestampOffset> TimeIndex::last_entry() const {
 }
 
 TimestampOffset TimeIndex::lookup(int64_t timestamp) const {
-  size_t lo = 0, hi = entries();
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    if (entry(mid).timestamp <= timestamp)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
+  const size_t lo =
+      count_leading(entries(), [&](size_t i) { return entry(i).timestamp <= timestamp; });
   if (lo == 0) return {-1, base_offset_};
   return entry(lo - 1);
 }
@@ -60,14 +54,7 @@ StorageError TimeIndex::maybe_append(int64_t timestamp, int64_t offset, bool fin
 }
 
 StorageError TimeIndex::truncate_to(int64_t offset) {
-  size_t lo = 0, hi = entries();
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    if (entry(mid).offset < offset)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
+  const size_t lo = count_leading(entries(), [&](size_t i) { return entry(i).offset < offset; });
   return file_.truncate_entries(lo);
 }
 
