@@ -1,17 +1,13 @@
 #include "server/cluster/meta_properties.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <charconv>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
 
 #include "core/protocol/types.h"
+#include "server/storage/file_io.h"
 
 namespace fs = std::filesystem;
 
@@ -26,36 +22,6 @@ std::optional<int32_t> to_int(const std::string& s) {
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
   return v;
-}
-
-std::string write_file_synced(const fs::path& path, const std::string& text) {
-  const fs::path tmp = path.string() + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return "cannot write " + tmp.string() + ": " + std::strerror(errno);
-  const char* p = text.data();
-  size_t left = text.size();
-  while (left > 0) {
-    ssize_t n = ::write(fd, p, left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      std::string err = std::strerror(errno);
-      ::close(fd);
-      return "cannot write " + tmp.string() + ": " + err;
-    }
-    p += n;
-    left -= static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0)
-    return "cannot sync " + tmp.string() + ": " + std::strerror(errno);
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) return "cannot rename " + tmp.string() + ": " + ec.message();
-  int dfd = ::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-  return {};
 }
 
 }  // namespace
@@ -93,7 +59,11 @@ std::string write_meta_properties(const std::string& dir, const MetaProperties& 
        << "directory.id=" << props.directory_id << "\n"
        << "version=" << props.version << "\n"
        << "cluster.id=" << props.cluster_id << "\n";
-  return write_file_synced(fs::path(dir) / kFileName, text.str());
+  const std::string bytes = text.str();
+  const auto err = storage::write_file_atomically(
+      fs::path(dir) / kFileName,
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
+  return err.ok() ? std::string() : err.message();
 }
 
 std::string ensure_formatted(const std::vector<std::string>& log_dirs, int32_t node_id,
