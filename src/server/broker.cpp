@@ -1,13 +1,19 @@
 #include "server/broker.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
+#include "core/config/topic_config.h"
+#include "server/cluster/controller.h"
 #include "server/cluster/meta_properties.h"
+#include "server/fetch/fetch_manager.h"
 #include "server/handlers/handlers.h"
+#include "server/storage/log_manager.h"
 
 namespace kfk::server {
 
@@ -18,6 +24,39 @@ std::string local_host_name() {
   if (::gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "localhost";
   return name;
 }
+
+constexpr std::string_view kPartitionMetadataFile = "partition.metadata";
+
+// partition.metadata, as Kafka writes it: which topic id the directory belongs to, so that a
+// directory left from a deleted topic is not mistaken for a new topic of the same name.
+void write_partition_metadata(const storage::PartitionLog& log, const protocol::Uuid& id) {
+  const std::string text = fmt::format("version: 0\ntopic_id: {}\n", id.to_string());
+  auto err = storage::write_file_atomically(
+      log.dir() / kPartitionMetadataFile,
+      std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
+  if (!err.ok()) spdlog::warn("could not write {}: {}", kPartitionMetadataFile, err.message());
+}
+
+std::optional<protocol::Uuid> read_partition_metadata(const storage::PartitionLog& log) {
+  auto bytes = storage::read_file(log.dir() / kPartitionMetadataFile, 4096);
+  if (!bytes) return std::nullopt;
+  std::string text(bytes->begin(), bytes->end());
+  const std::string_view key = "topic_id: ";
+  auto pos = text.find(key);
+  if (pos == std::string::npos) return std::nullopt;
+  auto end = text.find('\n', pos);
+  return protocol::Uuid::parse(std::string_view(text).substr(
+      pos + key.size(), end == std::string::npos ? end : end - pos - key.size()));
+}
+
+bool same_layers(const MetadataImage& a, const MetadataImage& b, int32_t node_id) {
+  auto broker = [&](const MetadataImage& i) {
+    auto it = i.broker_configs.find(node_id);
+    return it == i.broker_configs.end() ? std::map<std::string, std::string>{} : it->second;
+  };
+  return a.cluster_configs == b.cluster_configs && broker(a) == broker(b);
+}
+
 }  // namespace
 
 Broker::Broker(config::BrokerConfig config) : config_(std::move(config)) {}
@@ -32,6 +71,7 @@ std::string Broker::start() {
 
   reactors_ = std::make_unique<ReactorPool>(static_cast<size_t>(config_.reactor_threads()));
   dispatcher_ = std::make_unique<BrokerDispatcher>(*this);
+  fetch_ = std::make_unique<FetchManager>(config_);
   ConnectionLimits limits;
   limits.max_request_bytes = config_.socket_request_max_bytes;
   for (const auto& l : config_.listeners) {
@@ -45,9 +85,9 @@ std::string Broker::start() {
     listeners_.push_back(std::move(listener));
   }
 
-  auto image = std::make_shared<MetadataImage>();
-  image->cluster_id = cluster_id_;
-  image->controller_id = config_.node_id;
+  MetadataImage base;
+  base.cluster_id = cluster_id_;
+  base.controller_id = config_.node_id;
   for (const auto& adv : config_.advertised_listeners) {
     BrokerEndpoint ep;
     ep.node_id = config_.node_id;
@@ -60,12 +100,164 @@ std::string Broker::start() {
       for (const auto& l : listeners_)
         if (l->spec().name == ep.listener) ep.port = l->bound_port();
     }
-    image->brokers.push_back(ep);
+    base.brokers.push_back(ep);
   }
-  publish(std::move(image));
+  if (auto err = open_storage(std::move(base)); !err.empty()) {
+    listeners_.clear();
+    reactors_.reset();
+    return err;
+  }
+  maintenance_ = std::thread([this] { maintenance_loop(); });
   reactors_->start();
   started_ = true;
   return {};
+}
+
+std::string Broker::open_storage(MetadataImage base) {
+  auto metadata_log = MetadataLog::open(config_.metadata_log_dir);
+  if (!metadata_log)
+    return fmt::format("cannot open the metadata log: {}", metadata_log.error().message());
+  auto controller = Controller::open(
+      config_, std::move(metadata_log).value(), std::move(base),
+      [this](std::shared_ptr<const MetadataImage> next) { apply_image(std::move(next)); });
+  if (!controller)
+    return fmt::format("cannot replay the metadata log: {}", controller.error().message());
+  controller_ = std::move(controller).value();
+
+  // The image is known now, so every partition found on disk opens with its topic's settings.
+  const auto image = metadata();
+  storage::LogManagerOptions options;
+  for (const auto& d : config_.log_dirs) options.log_dirs.emplace_back(d);
+  options.default_config =
+      storage::log_config_from(config_.log_defaults, config_.producer_id_expiration_ms);
+  options.config_for = [this, image](const storage::TopicPartition& tp) {
+    if (const TopicState* topic = image->find_topic(tp.topic)) return log_config(*image, *topic);
+    return storage::log_config_from(config_.log_defaults, config_.producer_id_expiration_ms);
+  };
+  const auto t0 = std::chrono::steady_clock::now();
+  auto logs = storage::LogManager::open(std::move(options));
+  if (!logs) return fmt::format("cannot open the log dirs: {}", logs.error().message());
+  {
+    std::lock_guard lock(image_mutex_);
+    logs_ = std::move(logs).value();
+  }
+  reconcile_logs(nullptr, *image);
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
+  spdlog::info("loaded {} partitions in {} ms", logs_->partitions().size(), ms);
+  return {};
+}
+
+storage::LogConfig Broker::log_config(const MetadataImage& image, const TopicState& topic) const {
+  const auto layers = controller_->broker_layers(image);
+  auto resolved = config::resolve_topic_config(layers, topic.configs);
+  if (!resolved) {
+    // Settings are checked when they are set; a broker default changed since can still make
+    // them fail to resolve. Keep serving with the broker's own defaults.
+    spdlog::warn("topic {}: {}; using the broker defaults", topic.name, resolved.error_text());
+    return storage::log_config_from(config_.log_defaults, config_.producer_id_expiration_ms);
+  }
+  return storage::log_config_from(resolved.value(), config_.producer_id_expiration_ms);
+}
+
+void Broker::apply_image(std::shared_ptr<const MetadataImage> next) {
+  std::shared_ptr<const MetadataImage> previous = metadata();
+  // Before the log manager is open (replay at start) the image is only recorded.
+  if (logs_) reconcile_logs(previous.get(), *next);
+  std::lock_guard lock(image_mutex_);
+  image_ = std::move(next);
+}
+
+void Broker::reconcile_logs(const MetadataImage* previous, const MetadataImage& next) {
+  // Logs of topics that are gone, or whose directory belongs to an older topic of that name.
+  for (const auto& tp : logs_->partitions()) {
+    const TopicState* topic = next.find_topic(tp.topic);
+    bool keep = topic != nullptr &&
+                std::any_of(topic->partitions.begin(), topic->partitions.end(),
+                            [&](const PartitionState& p) { return p.partition == tp.partition; });
+    if (keep && previous == nullptr) {
+      auto log = logs_->partition(tp);
+      auto id = log ? read_partition_metadata(*log) : std::nullopt;
+      if (id && *id != topic->id) keep = false;
+    } else if (keep && previous != nullptr) {
+      const TopicState* before = previous->find_topic(tp.topic);
+      if (before != nullptr && before->id != topic->id) keep = false;
+    }
+    if (keep) continue;
+    if (auto err = logs_->delete_partition(tp); !err.ok())
+      spdlog::error("could not delete partition {}: {}", storage::to_string(tp), err.message());
+    else
+      spdlog::info("deleted the log of partition {}", storage::to_string(tp));
+  }
+  const bool layers_changed = previous != nullptr && !same_layers(*previous, next, config_.node_id);
+  for (const auto& [name, topic] : next.topics) {
+    const TopicState* before = previous ? previous->find_topic(name) : nullptr;
+    if (before != nullptr && before == topic.get() && !layers_changed) continue;
+    const bool settings_changed =
+        layers_changed || before == nullptr || before->configs != topic->configs;
+    storage::LogConfig cfg = log_config(next, *topic);
+    for (const auto& p : topic->partitions) {
+      if (std::find(p.replicas.begin(), p.replicas.end(), config_.node_id) == p.replicas.end())
+        continue;
+      const storage::TopicPartition tp{name, p.partition};
+      if (auto log = logs_->partition(tp)) {
+        if (settings_changed && previous != nullptr) {
+          if (auto err = log->update_config(cfg); !err.ok())
+            spdlog::error("partition {}: {}", storage::to_string(tp), err.message());
+        }
+        continue;
+      }
+      auto created = logs_->create_partition(tp, cfg);
+      if (!created) {
+        spdlog::error("could not create the log of partition {}: {}", storage::to_string(tp),
+                      created.error().message());
+        continue;
+      }
+      write_partition_metadata(**created, topic->id);
+    }
+  }
+}
+
+void Broker::maintenance_loop() {
+  using namespace std::chrono;
+  const int64_t retention_every = std::max<int64_t>(config_.log_retention_check_interval_ms, 100);
+  const int64_t flush_every =
+      std::clamp<int64_t>(config_.log_flush_scheduler_interval_ms, 10, 1000);
+  const int64_t checkpoint_every =
+      std::max<int64_t>(config_.log_flush_offset_checkpoint_interval_ms, 100);
+  const int64_t expiry_every =
+      std::max<int64_t>(config_.producer_id_expiration_check_interval_ms, 1000);
+  int64_t next_retention = storage::wall_clock_ms() + retention_every;
+  int64_t next_checkpoint = storage::wall_clock_ms() + checkpoint_every;
+  int64_t next_expiry = storage::wall_clock_ms() + expiry_every;
+  std::unique_lock lock(maintenance_mutex_);
+  while (!stopping_) {
+    maintenance_wake_.wait_for(lock, milliseconds(flush_every), [this] { return stopping_; });
+    if (stopping_) break;
+    lock.unlock();
+    const int64_t now = storage::wall_clock_ms();
+    if (auto flushed = logs_->flush_due(now); !flushed)
+      spdlog::error("flush: {}", flushed.error().message());
+    if (now >= next_retention) {
+      next_retention = now + retention_every;
+      auto deleted = logs_->apply_retention(now);
+      if (!deleted)
+        spdlog::error("retention: {}", deleted.error().message());
+      else if (*deleted > 0)
+        spdlog::info("retention deleted {} segment(s)", *deleted);
+    }
+    if (now >= next_checkpoint) {
+      next_checkpoint = now + checkpoint_every;
+      if (auto err = logs_->checkpoint(); !err.ok()) spdlog::error("checkpoint: {}", err.message());
+    }
+    if (now >= next_expiry) {
+      next_expiry = now + expiry_every;
+      for (const auto& tp : logs_->partitions())
+        if (auto log = logs_->partition(tp)) log->remove_expired_producers(now);
+    }
+    lock.lock();
+  }
 }
 
 void Broker::stop() {
@@ -79,6 +271,16 @@ void Broker::stop() {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   reactors_->stop();
+  {
+    std::lock_guard lock(maintenance_mutex_);
+    stopping_ = true;
+  }
+  maintenance_wake_.notify_all();
+  if (maintenance_.joinable()) maintenance_.join();
+  // Flush every log, write the checkpoints and the clean-shutdown markers.
+  if (auto err = logs_->shutdown(); !err.ok()) spdlog::error("log shutdown: {}", err.message());
+  if (auto err = controller_->close(); !err.ok())
+    spdlog::error("metadata log close: {}", err.message());
   listeners_.clear();
   dispatcher_.reset();
   reactors_.reset();
@@ -95,14 +297,20 @@ std::shared_ptr<const MetadataImage> Broker::metadata() const {
   return image_;
 }
 
-void Broker::publish(std::shared_ptr<const MetadataImage> image) {
-  std::lock_guard lock(image_mutex_);
-  image_ = std::move(image);
+std::shared_ptr<storage::PartitionLog> Broker::partition_log(const std::string& topic,
+                                                             int32_t partition) const {
+  return logs_->partition(storage::TopicPartition{topic, partition});
 }
 
-asio::awaitable<protocol::ErrorCode> Broker::auto_create_topic(const std::string& /*name*/) {
-  // Topics need the controller and the log, which are not part of this broker yet.
-  co_return protocol::ErrorCode::unknown_topic_or_partition;
+asio::awaitable<protocol::ErrorCode> Broker::auto_create_topic(const std::string& name) {
+  if (!config_.auto_create_topics_enable) co_return protocol::ErrorCode::unknown_topic_or_partition;
+  if (!topic_name_problem(name).empty()) co_return protocol::ErrorCode::invalid_topic_exception;
+  NewTopic topic;
+  topic.name = name;
+  auto created = controller_->create_topic(topic, false);
+  if (created.result.error == protocol::ErrorCode::topic_already_exists)
+    co_return protocol::ErrorCode::none;
+  co_return created.result.error;
 }
 
 }  // namespace kfk::server

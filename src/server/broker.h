@@ -2,10 +2,13 @@
 #pragma once
 
 #include <asio/awaitable.hpp>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/config/broker_config.h"
@@ -13,9 +16,17 @@
 #include "server/cluster/metadata_image.h"
 #include "server/network/listener.h"
 
+namespace kfk::storage {
+class LogManager;
+class PartitionLog;
+struct LogConfig;
+}  // namespace kfk::storage
+
 namespace kfk::server {
 
 class BrokerDispatcher;
+class Controller;
+class FetchManager;
 
 class Broker {
  public:
@@ -38,19 +49,43 @@ class Broker {
   // The current metadata image; never null once started.
   std::shared_ptr<const MetadataImage> metadata() const;
 
-  // Creates `name` with the default settings, for Metadata requests that allow it.
+  // Creates `name` with the default settings, for Metadata (and Produce) requests that
+  // allow it, when auto.create.topics.enable is on.
   asio::awaitable<protocol::ErrorCode> auto_create_topic(const std::string& name);
 
+  // The log of a partition this broker leads; nullptr when there is none.
+  std::shared_ptr<storage::PartitionLog> partition_log(const std::string& topic,
+                                                       int32_t partition) const;
+  storage::LogManager& logs() { return *logs_; }
+  Controller& controller() { return *controller_; }
+  FetchManager& fetch_manager() { return *fetch_; }
+  ReactorPool& reactors() { return *reactors_; }
+  // The storage settings a topic's partitions use, from `image`.
+  storage::LogConfig log_config(const MetadataImage& image, const TopicState& topic) const;
+
  private:
-  void publish(std::shared_ptr<const MetadataImage> image);
+  // Serves `next` after making the logs agree with it: creates the logs of new partitions,
+  // deletes those of removed topics, applies changed settings.
+  void apply_image(std::shared_ptr<const MetadataImage> next);
+  void reconcile_logs(const MetadataImage* previous, const MetadataImage& next);
+  // The background duties of the storage: flush.ms, retention, checkpoints, producer expiry.
+  void maintenance_loop();
+  std::string open_storage(MetadataImage base);
 
   config::BrokerConfig config_;
   std::string cluster_id_;
   std::unique_ptr<ReactorPool> reactors_;
   std::unique_ptr<BrokerDispatcher> dispatcher_;
   std::vector<std::unique_ptr<Listener>> listeners_;
+  std::unique_ptr<storage::LogManager> logs_;
+  std::unique_ptr<Controller> controller_;
+  std::unique_ptr<FetchManager> fetch_;
   mutable std::mutex image_mutex_;
   std::shared_ptr<const MetadataImage> image_;
+  std::thread maintenance_;
+  std::mutex maintenance_mutex_;
+  std::condition_variable maintenance_wake_;
+  bool stopping_ = false;
   bool started_ = false;
 };
 

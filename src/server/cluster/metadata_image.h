@@ -43,6 +43,13 @@ struct MetadataImage {
   int32_t controller_id = -1;
   std::vector<BrokerEndpoint> brokers;
   std::map<std::string, std::shared_ptr<const TopicState>> topics;  // by name
+  // Dynamic broker settings (Kafka names): cluster-wide defaults and per broker.
+  std::map<std::string, std::string> cluster_configs;
+  std::map<int32_t, std::map<std::string, std::string>> broker_configs;
+  // The first producer id not yet handed to any broker.
+  int64_t next_producer_id = 0;
+  // The offset of the last metadata record applied; -1 for none.
+  int64_t offset = -1;
 
   const TopicState* find_topic(const std::string& name) const {
     auto it = topics.find(name);

@@ -6,8 +6,16 @@
 
 #include "core/protocol/api_keys.h"
 #include "core/protocol/writer.h"
+#include "server/handlers/alter_configs.h"
 #include "server/handlers/api_versions.h"
+#include "server/handlers/create_partitions.h"
+#include "server/handlers/create_topics.h"
+#include "server/handlers/delete_topics.h"
+#include "server/handlers/describe_cluster.h"
+#include "server/handlers/describe_configs.h"
+#include "server/handlers/describe_topic_partitions.h"
 #include "server/handlers/handlers.h"
+#include "server/handlers/incremental_alter_configs.h"
 #include "server/handlers/metadata.h"
 
 namespace kfk::server {
@@ -15,7 +23,10 @@ namespace kfk::server {
 namespace {
 
 // Every handler. Adding an API is adding its handler here: ApiVersions follows.
-using AllHandlers = std::tuple<ApiVersionsHandler, MetadataHandler>;
+using AllHandlers = std::tuple<ApiVersionsHandler, MetadataHandler, CreateTopicsHandler,
+                               DeleteTopicsHandler, CreatePartitionsHandler, DescribeConfigsHandler,
+                               AlterConfigsHandler, IncrementalAlterConfigsHandler,
+                               DescribeClusterHandler, DescribeTopicPartitionsHandler>;
 
 using Invoke = asio::awaitable<RequestOutcome> (*)(RequestContext&, protocol::Reader&);
 

@@ -92,6 +92,10 @@ std::string offset_file_name(int64_t offset, std::string_view suffix);
 // The offset of a name made by offset_file_name with this suffix; nullopt otherwise.
 std::optional<int64_t> parse_offset_file_name(std::string_view name, std::string_view suffix);
 
+// The metadata log's topic: its partition directory sits in a log dir, but the controller, not
+// the LogManager, opens it.
+inline constexpr std::string_view kMetadataLogTopic = "__cluster_metadata";
+
 struct TopicPartition {
   std::string topic;
   int32_t partition = 0;

@@ -61,7 +61,9 @@ StorageError LogManager::load_dir(size_t index, int64_t now_ms) {
       if (rm) spdlog::warn("could not remove {}: {}", de.path().string(), rm.message());
       continue;
     }
-    if (parse_partition_dir_name(name)) partition_dirs.push_back(de.path());
+    // The metadata log lives in a log dir too, but the controller owns it.
+    auto tp = parse_partition_dir_name(name);
+    if (tp && tp->topic != kMetadataLogTopic) partition_dirs.push_back(de.path());
   }
 
   for (const fs::path& pdir : partition_dirs) {
