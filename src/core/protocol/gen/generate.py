@@ -116,6 +116,9 @@ def api_keys_header(pairs):
             "                            Bytes& out, DecodeError& error);",
             "bool roundtrip_response_body(int16_t key, int16_t version, std::span<const uint8_t> body,",
             "                             Bytes& out, DecodeError& error);",
+            "// The body of a request with every field at its default (empty lists): the smallest",
+            "// request of an API, for tests that call every version. Empty for an unknown key.",
+            "Bytes default_request_body(int16_t key, int16_t version);",
             "", "}  // namespace kfk::protocol"]
     return "\n".join(out) + "\n"
 
@@ -155,6 +158,14 @@ def api_keys_source(pairs):
             "  return true;",
             "}",
             "",
+            "template <class M>",
+            "Bytes encode_default(int16_t version) {",
+            "  M m;",
+            "  Writer w(m.encoded_size(version));",
+            "  m.encode(w, version);",
+            "  return w.take();",
+            "}",
+            "",
             "bool unknown_api(DecodeError& error) {",
             "  error = DecodeError{DecodeErrorKind::unsupported_version, \"api key\", 0};",
             "  return false;",
@@ -185,6 +196,14 @@ def api_keys_source(pairs):
         out.append("  }")
         out.append("}")
         out.append("")
+    out.append("Bytes default_request_body(int16_t key, int16_t version) {")
+    out.append("  switch (key) {")
+    for key, p in pairs.items():
+        out.append(f"    case {key}: return encode_default<{p['request'][1].name}>(version);")
+    out.append("    default: return {};")
+    out.append("  }")
+    out.append("}")
+    out.append("")
     out.append("}  // namespace kfk::protocol")
     return "\n".join(out) + "\n"
 
