@@ -237,8 +237,11 @@ void Broker::maintenance_loop() {
     if (stopping_) break;
     lock.unlock();
     const int64_t now = storage::wall_clock_ms();
+    bool recovery_points_moved = false;
     if (auto flushed = logs_->flush_due(now); !flushed)
       spdlog::error("flush: {}", flushed.error().message());
+    else
+      recovery_points_moved = *flushed > 0;
     if (now >= next_retention) {
       next_retention = now + retention_every;
       auto deleted = logs_->apply_retention(now);
@@ -247,7 +250,8 @@ void Broker::maintenance_loop() {
       else if (*deleted > 0)
         spdlog::info("retention deleted {} segment(s)", *deleted);
     }
-    if (now >= next_checkpoint) {
+    // Recovery points are written as soon as they move, so a crash rescans little.
+    if (now >= next_checkpoint || recovery_points_moved) {
       next_checkpoint = now + checkpoint_every;
       if (auto err = logs_->checkpoint(); !err.ok()) spdlog::error("checkpoint: {}", err.message());
     }

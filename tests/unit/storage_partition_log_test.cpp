@@ -506,3 +506,37 @@ TEST_CASE("storage: segment.jitter.ms rolls segments a little early") {
   CHECK(!append(*log, make_batch(1, 10'600)).rolled);  // 600 < 1000 - 400
   CHECK(append(*log, make_batch(1, 11'001)).rolled);
 }
+
+TEST_CASE("storage: rolled segments are flushed and the recovery point follows") {
+  TempDir tmp;
+  LogConfig config;
+  config.segment_bytes = 1000;
+  auto log = open_log(tmp.path() / "t-0", config);
+  auto nothing = log->flush_rolled_segments();
+  REQUIRE(nothing);
+  CHECK_FALSE(*nothing);
+  for (int i = 0; i < 20; ++i) REQUIRE(append(*log, make_batch(2, 1'000'000 + i, 100)).ok());
+  const auto bases = log->segment_base_offsets();
+  REQUIRE(bases.size() > 2);
+  CHECK(log->recovery_point() == 0);
+  auto moved = log->flush_rolled_segments();
+  REQUIRE(moved);
+  CHECK(*moved);
+  CHECK(log->recovery_point() == bases.back());
+  auto again = log->flush_rolled_segments();
+  REQUIRE(again);
+  CHECK_FALSE(*again);
+  // A reopen without a clean shutdown trusts the flushed segments and scans only the active one.
+  const int64_t end = log->log_end_offset();
+  const int64_t recovery_point = log->recovery_point();
+  log.reset();
+  PartitionLogOptions o;
+  o.dir = tmp.path() / "t-0";
+  o.config = config;
+  o.recovery_point = recovery_point;
+  o.now_ms = 1'000'000;
+  auto reopened = PartitionLog::open(o);
+  REQUIRE(reopened);
+  CHECK((*reopened)->log_end_offset() == end);
+  CHECK((*reopened)->load_summary().segments_recovered == 1);
+}

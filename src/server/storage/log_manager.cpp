@@ -171,9 +171,15 @@ Result<size_t> LogManager::flush_due(int64_t now_ms) {
   size_t flushed = 0;
   for (const TopicPartition& tp : partitions()) {
     auto log = partition(tp);
-    if (!log || !log->flush_due(now_ms)) continue;
-    if (auto e = log->flush(now_ms); !e.ok()) return e;
-    ++flushed;
+    if (!log) continue;
+    if (log->flush_due(now_ms)) {
+      if (auto e = log->flush(now_ms); !e.ok()) return e;
+      ++flushed;
+      continue;
+    }
+    auto moved = log->flush_rolled_segments();
+    if (!moved) return moved.error();
+    if (*moved) ++flushed;
   }
   return flushed;
 }

@@ -59,7 +59,8 @@ class LogManager {
 
   // Writes both checkpoint files of every log dir.
   StorageError checkpoint();
-  // Flushes each log whose flush.ms has passed; returns how many were flushed.
+  // Flushes each log whose flush.ms has passed, and the segments every log rolled since its
+  // last flush; returns how many logs moved their recovery point.
   Result<size_t> flush_due(int64_t now_ms);
   // Applies retention to every log; returns the segments deleted.
   Result<size_t> apply_retention(int64_t now_ms);

@@ -204,6 +204,10 @@ class PartitionLog {
   StorageError flush(int64_t now_ms = -1);
   // flush.ms has passed since the last flush.
   bool flush_due(int64_t now_ms) const;
+  // fsyncs the segments rolled since the last flush (outside the lock, so appends go on) and
+  // moves the recovery point to the active segment's base, as Kafka does after a roll: a
+  // crash then rescans only the active segment. Returns whether the recovery point moved.
+  Result<bool> flush_rolled_segments();
   // Removes every offset >= offset (a follower diverging from its leader).
   StorageError truncate_to(int64_t offset, int64_t now_ms = -1);
   size_t remove_expired_producers(int64_t now_ms);

@@ -77,6 +77,30 @@ StorageError PartitionLog::flush(int64_t now_ms) {
   return flush_locked(now_or_clock(now_ms));
 }
 
+Result<bool> PartitionLog::flush_rolled_segments() {
+  std::vector<std::shared_ptr<FileHandle>> files;
+  int64_t target = 0;
+  bool sync_dir = false;
+  {
+    std::lock_guard lock(mu_);
+    if (closed_) return false;
+    target = active().base_offset();
+    if (recovery_point_ >= target) return false;
+    for (const auto& [base, seg] : segments_)
+      if (base < target && seg->next_offset() > recovery_point_) files.push_back(seg->log_file());
+    sync_dir = dir_dirty_;
+  }
+  for (const auto& file : files)
+    if (auto e = fsync_file(file->fd(), file->path()); !e.ok()) return e;
+  if (sync_dir)
+    if (auto e = fsync_dir(dir_); !e.ok()) return e;
+  std::lock_guard lock(mu_);
+  if (closed_) return false;
+  // A truncation meanwhile may have moved the log end below the target.
+  recovery_point_ = std::max(recovery_point_, std::min(target, log_end_locked()));
+  return true;
+}
+
 bool PartitionLog::flush_due(int64_t now_ms) const {
   std::lock_guard lock(mu_);
   if (closed_ || config_.flush_ms == INT64_MAX) return false;
