@@ -4,11 +4,12 @@ and what survives a restart."""
 
 import json
 import subprocess
-import time
 
 import pytest
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, ConfigResource, NewPartitions, NewTopic
+
+from support import wait_for
 
 
 def admin(broker):
@@ -18,16 +19,6 @@ def admin(broker):
 def create(client, *topics, **kwargs):
     futures = client.create_topics(list(topics), operation_timeout=10, **kwargs)
     return {name: f.exception(timeout=20) for name, f in futures.items()}
-
-
-def wait_for(predicate, timeout=10.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def topic_partitions(client):

@@ -1,0 +1,126 @@
+#include "cli/client_support.h"
+
+#include <fmt/core.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+
+#include "core/net/net_error.h"
+#include "core/protocol/errors.h"
+
+namespace kfk::cli {
+
+namespace {
+
+constexpr std::string_view kConnectionHint =
+    "check -b/--brokers (or KFK_BROKERS) and that the broker is running and reachable";
+
+std::atomic<bool> g_interrupted{false};
+
+extern "C" void on_sigint(int) {
+  if (g_interrupted.exchange(true)) {
+    std::signal(SIGINT, SIG_DFL);
+    std::raise(SIGINT);
+  }
+}
+
+}  // namespace
+
+config::ClientConfig client_config(const GlobalOptions& opts, std::string_view command) {
+  auto result = config::make_client_config(opts.properties);
+  if (!result.ok()) {
+    std::string text;
+    for (const auto& e : result.errors()) text += "\n  -X " + e;
+    throw CliError(ExitCode::usage, fmt::format("{}: invalid client properties:{}", command, text),
+                   "use Kafka client property names and values, e.g. -X request.timeout.ms=5000");
+  }
+  return std::move(result).value();
+}
+
+client::ClientOptions client_options(const GlobalOptions& opts, const config::ClientConfig& cfg) {
+  client::ClientOptions o;
+  for (const auto& b : opts.brokers) {
+    std::string error;
+    if (auto address = client::parse_address(b, error)) o.bootstrap.push_back(*address);
+  }
+  if (!cfg.client_id.empty()) o.client_id = cfg.client_id;
+  o.connect_timeout = std::chrono::milliseconds(cfg.socket_connection_setup_timeout_ms);
+  o.request_timeout = std::chrono::milliseconds(cfg.request_timeout_ms);
+  o.api_timeout = std::chrono::milliseconds(cfg.default_api_timeout_ms);
+  o.retry_backoff = std::chrono::milliseconds(cfg.retry_backoff_ms);
+  o.retry_backoff_max = std::chrono::milliseconds(cfg.retry_backoff_max_ms);
+  o.metadata_max_age = std::chrono::milliseconds(cfg.metadata_max_age_ms);
+  return o;
+}
+
+void rethrow_as_cli_error(std::string_view context) {
+  const std::string ctx(context);
+  try {
+    throw;
+  } catch (const CliError&) {
+    throw;
+  } catch (const net::NetError& e) {
+    switch (e.kind()) {
+      case net::NetErrorKind::connect:
+      case net::NetErrorKind::closed:
+      case net::NetErrorKind::timeout:
+        throw CliError(ExitCode::connection, ctx + ": " + e.what(), std::string(kConnectionHint));
+      case net::NetErrorKind::unsupported:
+        throw CliError(ExitCode::kafka,
+                       fmt::format("{}: {} ({})", ctx, e.what(),
+                                   protocol::error_name(
+                                       protocol::to_int(protocol::ErrorCode::unsupported_version))),
+                       "the broker is older than this command needs, or does not offer it");
+      case net::NetErrorKind::protocol:
+        throw CliError(ExitCode::error, ctx + ": " + e.what(),
+                       "the broker sent a response this client cannot read; rerun with -vv "
+                       "and report it");
+    }
+    throw CliError(ExitCode::error, ctx + ": " + e.what());
+  } catch (const client::ClientError& e) {
+    switch (e.kind()) {
+      case client::ClientErrorKind::kafka:
+        throw CliError(ExitCode::kafka, ctx + ": " + e.what(),
+                       std::string(protocol::error_hint(e.code())));
+      case client::ClientErrorKind::connection:
+      case client::ClientErrorKind::timeout:
+        throw CliError(ExitCode::connection, ctx + ": " + e.what(),
+                       e.code() != 0 ? std::string(protocol::error_hint(e.code()))
+                                     : std::string(kConnectionHint));
+      case client::ClientErrorKind::invalid_argument:
+        throw CliError(ExitCode::usage, ctx + ": " + e.what());
+      case client::ClientErrorKind::protocol:
+        throw CliError(ExitCode::error, ctx + ": " + e.what());
+    }
+    throw CliError(ExitCode::error, ctx + ": " + e.what());
+  }
+  // Not reached: every handler above throws. Anything else (std::bad_alloc, logic errors)
+  // leaves the try block as it is and goes on to main's internal-error report.
+  throw;
+}
+
+void catch_interrupts() {
+  struct sigaction action {};
+  action.sa_handler = on_sigint;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = 0;  // no SA_RESTART: a blocking read returns EINTR and we look at the flag
+  sigaction(SIGINT, &action, nullptr);
+}
+
+bool interrupted() { return g_interrupted.load(); }
+
+void exit_interrupted() {
+  std::fflush(stdout);
+  std::exit(to_int(ExitCode::interrupted));
+}
+
+std::pair<std::string, std::string> split_key_value(std::string_view text) {
+  const auto eq = text.find('=');
+  if (eq == std::string_view::npos || eq == 0) return {};
+  return {std::string(text.substr(0, eq)), std::string(text.substr(eq + 1))};
+}
+
+}  // namespace kfk::cli

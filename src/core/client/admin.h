@@ -1,0 +1,85 @@
+// Topic administration: create, delete, list and describe topics, describe and alter their
+// configs. Each call returns per-topic results (a Kafka error code and message each) and
+// throws only when the request as a whole fails (no broker, unsupported API, bad response).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/client/metadata.h"
+
+namespace kfk::client {
+
+class Client;
+
+struct NewTopic {
+  std::string name;
+  int32_t partitions = -1;          // -1: the broker's num.partitions
+  int16_t replication_factor = -1;  // -1: the broker's default.replication.factor
+  std::vector<std::pair<std::string, std::string>> configs;
+};
+
+struct TopicResult {
+  std::string name;
+  int16_t error = 0;
+  std::string message;  // the broker's error message, when it sent one
+  protocol::Uuid id;
+  int32_t partitions = -1;
+  int16_t replication_factor = -1;
+  bool ok() const { return error == 0; }
+};
+
+// DescribeConfigs sources, as Kafka numbers them.
+enum class ConfigSource : int8_t {
+  unknown = 0,
+  dynamic_topic = 1,
+  dynamic_broker = 2,
+  dynamic_default_broker = 3,
+  static_broker = 4,
+  default_config = 5,
+  dynamic_broker_logger = 6,
+  client_metrics = 7,
+  group = 8,
+};
+std::string_view to_string(ConfigSource source);
+
+struct ConfigEntry {
+  std::string name;
+  std::optional<std::string> value;  // nullopt for sensitive values
+  ConfigSource source = ConfigSource::unknown;
+  bool read_only = false;
+  bool sensitive = false;
+  bool is_default() const { return source == ConfigSource::default_config; }
+};
+
+struct ConfigChange {
+  enum class Op : int8_t { set = 0, remove = 1 };  // IncrementalAlterConfigs SET, DELETE
+  std::string name;
+  Op op = Op::set;
+  std::string value;
+};
+
+class Admin {
+ public:
+  explicit Admin(Client& client);
+
+  std::vector<TopicResult> create_topics(const std::vector<NewTopic>& topics, bool validate_only);
+  std::vector<TopicResult> delete_topics(const std::vector<std::string>& names);
+  // Metadata for the named topics (every topic when `names` is empty). Topics the broker
+  // does not know come back with their error code set.
+  ClusterMetadata describe_topics(const std::vector<std::string>& names);
+  // The topic's configs. Throws ClientError(kafka) when the broker refuses.
+  std::vector<ConfigEntry> describe_topic_configs(const std::string& topic);
+  // IncrementalAlterConfigs; when the broker lacks it, AlterConfigs with the topic's current
+  // overrides plus the changes (that API replaces the whole set). Throws ClientError(kafka).
+  void alter_topic_configs(const std::string& topic, const std::vector<ConfigChange>& changes,
+                           bool validate_only);
+
+ private:
+  Client& client_;
+};
+
+}  // namespace kfk::client

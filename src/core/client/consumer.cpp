@@ -1,0 +1,441 @@
+#include "core/client/consumer.h"
+
+#include <fmt/core.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <charconv>
+#include <map>
+
+#include "core/client/client.h"
+#include "core/net/request.h"
+#include "core/protocol/errors.h"
+#include "core/protocol/messages/fetch.h"
+#include "core/protocol/messages/list_offsets.h"
+
+namespace kfk::client {
+
+using Clock = std::chrono::steady_clock;
+using protocol::ErrorCode;
+
+namespace {
+
+constexpr int64_t kLatestTimestamp = -1;
+constexpr int64_t kEarliestTimestamp = -2;
+// The last Fetch version that names topics; later ones use topic ids.
+constexpr int16_t kLastFetchVersionWithNames = 12;
+
+std::string name_of(const TopicPartition& tp) {
+  return fmt::format("{}-{}", tp.topic, tp.partition);
+}
+
+struct FetchFlight {
+  net::Connection* conn = nullptr;
+  int32_t correlation = 0;
+  int16_t version = 0;
+};
+
+}  // namespace
+
+std::optional<StartOffset> parse_start_offset(std::string_view text) {
+  if (text == "earliest" || text == "beginning") return StartOffset::earliest();
+  if (text == "latest" || text == "end") return StartOffset::latest();
+  const bool negative = !text.empty() && text.front() == '-';
+  if (negative) text.remove_prefix(1);
+  int64_t value = 0;
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || ptr != text.data() + text.size() || value < 0) {
+    return std::nullopt;
+  }
+  return negative ? StartOffset::before_end(value) : StartOffset::at(value);
+}
+
+struct Consumer::Impl {
+  Impl(Client& c, ConsumerOptions opts) : client(c), options(opts) {}
+
+  Client& client;
+  ConsumerOptions options;
+  std::vector<PartitionProgress> parts;
+  int failures_in_row = 0;
+
+  int32_t leader_of(const TopicPartition& tp) {
+    const TopicMetadata& topic = client.topic(tp.topic);
+    const PartitionMetadata* p = topic.partition(tp.partition);
+    return p != nullptr ? p->leader : -1;
+  }
+
+  PartitionProgress* find(const std::string& topic, int32_t partition) {
+    for (auto& p : parts) {
+      if (p.tp.partition == partition && p.tp.topic == topic) return &p;
+    }
+    return nullptr;
+  }
+
+  // ListOffsets for `tps` at `timestamp` (earliest or latest), retrying retriable errors.
+  std::map<TopicPartition, int64_t> list_offsets(const std::vector<TopicPartition>& tps,
+                                                 int64_t timestamp) {
+    std::map<TopicPartition, int64_t> result;
+    std::vector<TopicPartition> remaining = tps;
+    const auto deadline = Clock::now() + client.options().api_timeout;
+    for (int attempt = 0; !remaining.empty(); ++attempt) {
+      std::map<int32_t, std::vector<TopicPartition>> by_leader;
+      std::vector<TopicPartition> retry;
+      int16_t last_error = 0;
+      for (const auto& tp : remaining) {
+        const int32_t leader = leader_of(tp);
+        if (leader < 0) {
+          retry.push_back(tp);
+          last_error = protocol::to_int(ErrorCode::leader_not_available);
+        } else {
+          by_leader[leader].push_back(tp);
+        }
+      }
+      std::vector<std::pair<FetchFlight, std::vector<TopicPartition>>> flights;
+      for (auto& [leader, list] : by_leader) {
+        FetchFlight flight;
+        try {
+          flight.conn = &client.broker(leader);
+          flight.version = flight.conn->require_version(protocol::ListOffsetsRequest::api_key);
+          protocol::ListOffsetsRequest request;
+          request.replica_id = -1;
+          request.isolation_level = options.isolation_level;
+          request.timeout_ms = static_cast<int32_t>(client.options().request_timeout.count());
+          for (const auto& tp : list) {
+            auto it = std::find_if(request.topics.begin(), request.topics.end(),
+                                   [&](const auto& t) { return t.name == tp.topic; });
+            if (it == request.topics.end()) {
+              it = request.topics.emplace(request.topics.end());
+              it->name = tp.topic;
+            }
+            auto& p = it->partitions.emplace_back();
+            p.partition_index = tp.partition;
+            p.timestamp = timestamp;
+          }
+          flight.correlation = net::send_request(*flight.conn, request, flight.version);
+          flights.emplace_back(flight, std::move(list));
+        } catch (const net::NetError& e) {
+          if (e.kind() == net::NetErrorKind::unsupported) throw;
+          if (flight.conn != nullptr) client.drop(*flight.conn);
+          retry.insert(retry.end(), list.begin(), list.end());
+          last_error = protocol::to_int(ErrorCode::network_exception);
+        }
+      }
+      for (auto& [flight, list] : flights) {
+        try {
+          const auto response = net::wait_response<protocol::ListOffsetsResponse>(
+              *flight.conn, flight.correlation, flight.version);
+          for (const auto& tp : list) {
+            const protocol::ListOffsetsResponse::ListOffsetsPartitionResponse* found = nullptr;
+            for (const auto& t : response.topics) {
+              if (t.name != tp.topic) continue;
+              for (const auto& p : t.partitions) {
+                if (p.partition_index == tp.partition) found = &p;
+              }
+            }
+            if (found == nullptr) {
+              throw ClientError(ClientErrorKind::protocol,
+                                fmt::format("the ListOffsets answer from {} left out {}",
+                                            flight.conn->address(), name_of(tp)));
+            }
+            if (found->error_code == 0) {
+              result[tp] = found->offset;
+            } else if (protocol::is_retriable(found->error_code)) {
+              retry.push_back(tp);
+              last_error = found->error_code;
+              client.invalidate(tp.topic);
+            } else {
+              throw ClientError(ClientErrorKind::kafka,
+                                fmt::format("listing offsets of {}: {}", name_of(tp),
+                                            protocol::describe_error(found->error_code)),
+                                found->error_code);
+            }
+          }
+        } catch (const net::NetError& e) {
+          if (e.kind() == net::NetErrorKind::protocol) throw;
+          client.drop(*flight.conn);
+          retry.insert(retry.end(), list.begin(), list.end());
+          last_error = protocol::to_int(ErrorCode::network_exception);
+        }
+      }
+      remaining = std::move(retry);
+      if (remaining.empty()) break;
+      if (Clock::now() >= deadline) {
+        throw ClientError(
+            ClientErrorKind::timeout,
+            fmt::format("listing offsets of {}: still failing after {} ms: {}",
+                        name_of(remaining.front()), client.options().api_timeout.count(),
+                        protocol::describe_error(last_error)),
+            last_error);
+      }
+      client.backoff(attempt);
+    }
+    return result;
+  }
+
+  void assign(const std::vector<std::pair<TopicPartition, StartOffset>>& wanted) {
+    std::vector<TopicPartition> all;
+    std::vector<TopicPartition> need_earliest;
+    for (const auto& [tp, start] : wanted) {
+      const TopicMetadata& topic = client.topic(tp.topic);
+      if (topic.partition(tp.partition) == nullptr) {
+        throw ClientError(
+            ClientErrorKind::kafka,
+            fmt::format("partition {} does not exist: topic '{}' has {} partition{}", tp.partition,
+                        tp.topic, topic.partition_count(), topic.partition_count() == 1 ? "" : "s"),
+            protocol::to_int(ErrorCode::unknown_topic_or_partition));
+      }
+      all.push_back(tp);
+      if (start.kind != StartOffset::Kind::latest) need_earliest.push_back(tp);
+    }
+    const auto latest = list_offsets(all, kLatestTimestamp);
+    const auto earliest = need_earliest.empty() ? std::map<TopicPartition, int64_t>{}
+                                                : list_offsets(need_earliest, kEarliestTimestamp);
+    parts.clear();
+    for (const auto& [tp, start] : wanted) {
+      PartitionProgress p;
+      p.tp = tp;
+      p.high_watermark = latest.at(tp);
+      if (auto it = earliest.find(tp); it != earliest.end()) p.log_start_offset = it->second;
+      switch (start.kind) {
+        case StartOffset::Kind::earliest:
+          p.position = p.log_start_offset;
+          break;
+        case StartOffset::Kind::latest:
+          p.position = p.high_watermark;
+          break;
+        case StartOffset::Kind::exact:
+          p.position = start.value;
+          // Outside the log: what a fetch would answer with OFFSET_OUT_OF_RANGE, handled now
+          // so that a consumer stopping at the end does not stop before the reset.
+          if (p.position > p.high_watermark ||
+              (p.log_start_offset >= 0 && p.position < p.log_start_offset)) {
+            reset_offset(p);
+          }
+          break;
+        case StartOffset::Kind::from_end:
+          p.position = std::max(p.high_watermark - start.value, p.log_start_offset);
+          break;
+      }
+      spdlog::debug("{}: starting at offset {} (high watermark {})", name_of(tp), p.position,
+                    p.high_watermark);
+      parts.push_back(std::move(p));
+    }
+  }
+
+  void reset_offset(PartitionProgress& p) {
+    if (options.reset == ConsumerOptions::Reset::none) {
+      throw ClientError(
+          ClientErrorKind::kafka,
+          fmt::format("fetching {} at offset {}: {}", name_of(p.tp), p.position,
+                      protocol::describe_error(protocol::to_int(ErrorCode::offset_out_of_range))),
+          protocol::to_int(ErrorCode::offset_out_of_range));
+    }
+    const bool earliest = options.reset == ConsumerOptions::Reset::earliest;
+    const auto offsets = list_offsets({p.tp}, earliest ? kEarliestTimestamp : kLatestTimestamp);
+    spdlog::info("{}: offset {} is out of range, moving to the {} offset {}", name_of(p.tp),
+                 p.position, earliest ? "earliest" : "latest", offsets.at(p.tp));
+    p.position = offsets.at(p.tp);
+  }
+
+  // Decodes a partition's records into `out`, advancing its position.
+  void take_records(PartitionProgress& p, const protocol::Bytes& bytes,
+                    std::vector<ConsumerRecord>& out) {
+    record::BatchIterator it(bytes);
+    bool any_batch = false;
+    while (auto batch = it.next()) {
+      any_batch = true;
+      if (batch->magic() != record::kMagicV2) {
+        throw ClientError(ClientErrorKind::protocol,
+                          fmt::format("{} at offset {}: message format v{} is not supported by "
+                                      "this client",
+                                      name_of(p.tp), batch->base_offset(), batch->magic()));
+      }
+      if (batch->next_offset() <= p.position) continue;
+      if (batch->is_control()) {
+        p.position = batch->next_offset();
+        continue;
+      }
+      record::DecodedRecords decoded;
+      record::DecodeOptions decode_options;
+      decode_options.verify_crc = options.check_crcs;
+      const auto error = record::decode_records(*batch, decoded, decode_options);
+      if (!error.ok()) {
+        throw ClientError(ClientErrorKind::protocol,
+                          fmt::format("corrupt record batch in {} at offset {}: {}", name_of(p.tp),
+                                      batch->base_offset(), error.message()));
+      }
+      for (const auto& r : decoded.records) {
+        if (r.offset < p.position) continue;
+        record::Record owned = record::to_record(r);
+        ConsumerRecord rec;
+        rec.topic = p.tp.topic;
+        rec.partition = p.tp.partition;
+        rec.offset = r.offset;
+        rec.timestamp = r.timestamp;
+        rec.timestamp_type = batch->timestamp_type();
+        rec.key = std::move(owned.key);
+        rec.value = std::move(owned.value);
+        rec.headers = std::move(owned.headers);
+        out.push_back(std::move(rec));
+      }
+      p.position = batch->next_offset();
+    }
+    if (!it.error().ok()) {
+      throw ClientError(ClientErrorKind::protocol,
+                        fmt::format("malformed records from {} at offset {}: {}", name_of(p.tp),
+                                    p.position, it.error().message()));
+    }
+    if (!any_batch && it.has_partial_batch()) {
+      throw ClientError(ClientErrorKind::protocol,
+                        fmt::format("{}: the record batch at offset {} is larger than "
+                                    "max.partition.fetch.bytes ({}); raise it with -X "
+                                    "max.partition.fetch.bytes=N",
+                                    name_of(p.tp), p.position, options.max_partition_fetch_bytes));
+    }
+  }
+
+  protocol::FetchRequest make_request(const std::vector<PartitionProgress*>& list,
+                                      int16_t version) {
+    protocol::FetchRequest request;
+    request.replica_id = -1;
+    request.max_wait_ms = options.fetch_max_wait_ms;
+    request.min_bytes = options.fetch_min_bytes;
+    request.max_bytes = options.fetch_max_bytes;
+    request.isolation_level = options.isolation_level;
+    request.session_id = 0;
+    request.session_epoch = -1;  // no fetch session
+    for (const auto* p : list) {
+      auto it = std::find_if(request.topics.begin(), request.topics.end(),
+                             [&](const auto& t) { return t.topic == p->tp.topic; });
+      if (it == request.topics.end()) {
+        it = request.topics.emplace(request.topics.end());
+        it->topic = p->tp.topic;
+        if (version > kLastFetchVersionWithNames) it->topic_id = client.topic(p->tp.topic).id;
+      }
+      auto& fp = it->partitions.emplace_back();
+      fp.partition = p->tp.partition;
+      fp.fetch_offset = p->position;
+      fp.partition_max_bytes = options.max_partition_fetch_bytes;
+    }
+    return request;
+  }
+
+  // The version to fetch with: topic ids need metadata v10+; without them stay at v12.
+  int16_t fetch_version(net::Connection& conn, const std::vector<PartitionProgress*>& list) {
+    int16_t version = conn.require_version(protocol::FetchRequest::api_key);
+    if (version > kLastFetchVersionWithNames) {
+      for (const auto* p : list) {
+        if (client.topic(p->tp.topic).id.is_zero()) version = kLastFetchVersionWithNames;
+      }
+    }
+    return version;
+  }
+
+  std::vector<ConsumerRecord> poll() {
+    std::vector<ConsumerRecord> out;
+    bool trouble = false;
+    std::map<int32_t, std::vector<PartitionProgress*>> by_leader;
+    for (auto& p : parts) {
+      const int32_t leader = leader_of(p.tp);
+      if (leader < 0) {
+        trouble = true;
+        client.invalidate(p.tp.topic);
+      } else {
+        by_leader[leader].push_back(&p);
+      }
+    }
+    std::vector<std::pair<FetchFlight, std::vector<PartitionProgress*>>> flights;
+    for (auto& [leader, list] : by_leader) {
+      FetchFlight flight;
+      try {
+        flight.conn = &client.broker(leader);
+        flight.version = fetch_version(*flight.conn, list);
+        flight.correlation =
+            net::send_request(*flight.conn, make_request(list, flight.version), flight.version);
+        flights.emplace_back(flight, list);
+      } catch (const net::NetError& e) {
+        if (e.kind() == net::NetErrorKind::unsupported) throw;
+        spdlog::debug("fetch from broker {} failed: {}", leader, e.what());
+        if (flight.conn != nullptr) client.drop(*flight.conn);
+        trouble = true;
+      }
+    }
+    for (auto& [flight, list] : flights) {
+      try {
+        const auto response = net::wait_response<protocol::FetchResponse>(
+            *flight.conn, flight.correlation, flight.version);
+        if (response.error_code != 0) {
+          if (!protocol::is_retriable(response.error_code)) {
+            throw ClientError(ClientErrorKind::kafka,
+                              fmt::format("fetch from {}: {}", flight.conn->address(),
+                                          protocol::describe_error(response.error_code)),
+                              response.error_code);
+          }
+          trouble = true;
+          continue;
+        }
+        for (const auto& t : response.responses) {
+          std::string topic = t.topic;
+          if (flight.version > kLastFetchVersionWithNames) {
+            for (const auto* p : list) {
+              if (client.topic(p->tp.topic).id == t.topic_id) topic = p->tp.topic;
+            }
+          }
+          for (const auto& pd : t.partitions) {
+            PartitionProgress* p = find(topic, pd.partition_index);
+            if (p == nullptr) continue;  // not asked for
+            if (pd.error_code == protocol::to_int(ErrorCode::offset_out_of_range)) {
+              reset_offset(*p);
+              continue;
+            }
+            if (pd.error_code != 0) {
+              if (!protocol::is_retriable(pd.error_code)) {
+                throw ClientError(ClientErrorKind::kafka,
+                                  fmt::format("fetching {}: {}", name_of(p->tp),
+                                              protocol::describe_error(pd.error_code)),
+                                  pd.error_code);
+              }
+              spdlog::debug("fetching {}: {}", name_of(p->tp), protocol::error_name(pd.error_code));
+              client.invalidate(p->tp.topic);
+              trouble = true;
+              continue;
+            }
+            p->high_watermark = pd.high_watermark;
+            if (pd.log_start_offset >= 0) p->log_start_offset = pd.log_start_offset;
+            if (pd.records && !pd.records->empty()) take_records(*p, *pd.records, out);
+          }
+        }
+      } catch (const net::NetError& e) {
+        if (e.kind() == net::NetErrorKind::protocol) throw;
+        spdlog::debug("fetch from {} failed: {}", flight.conn->address(), e.what());
+        client.drop(*flight.conn);
+        trouble = true;
+      }
+    }
+    if (trouble) {
+      client.backoff(failures_in_row++);
+    } else {
+      failures_in_row = 0;
+    }
+    return out;
+  }
+};
+
+Consumer::Consumer(Client& client, ConsumerOptions options)
+    : impl_(std::make_unique<Impl>(client, options)) {}
+Consumer::~Consumer() = default;
+
+void Consumer::assign(const std::vector<std::pair<TopicPartition, StartOffset>>& partitions) {
+  impl_->assign(partitions);
+}
+
+std::vector<ConsumerRecord> Consumer::poll() { return impl_->poll(); }
+
+const std::vector<PartitionProgress>& Consumer::progress() const { return impl_->parts; }
+
+bool Consumer::at_end() const {
+  return std::all_of(impl_->parts.begin(), impl_->parts.end(),
+                     [](const PartitionProgress& p) { return p.at_end(); });
+}
+
+}  // namespace kfk::client

@@ -1,0 +1,73 @@
+// The producer: records are batched per partition (record::BatchBuilder, with compression),
+// sent to each partition's leader in one Produce request per broker, and retried with
+// backoff and a metadata refresh on retriable errors. Every record gets a DeliveryReport.
+//
+// Blocking: send() returns at once unless batches are full, in which case it sends them and
+// waits; flush() sends everything and returns the reports of every record not yet reported.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/client/accumulator.h"
+#include "core/record/record_batch.h"
+
+namespace kfk::client {
+
+class Client;
+
+struct ProducerOptions {
+  int16_t acks = -1;  // -1 all, 0 none (no offsets reported), 1 leader
+  record::Compression compression = record::Compression::none;
+  int compression_level = record::kDefaultCompressionLevel;
+  size_t batch_size = 16'384;
+  size_t max_request_size = 1'048'576;
+  int32_t retries = INT32_MAX;
+  std::chrono::milliseconds delivery_timeout{120'000};
+  bool allow_auto_create_topics = true;
+};
+
+struct ProducerRecord {
+  std::string topic;
+  std::optional<int32_t> partition;  // none: the partitioner chooses
+  std::optional<protocol::Bytes> key;
+  std::optional<protocol::Bytes> value;
+  std::vector<record::Header> headers;
+  int64_t timestamp = record::kNoTimestamp;  // none: now
+};
+
+struct DeliveryReport {
+  size_t id = 0;  // the order of send() calls, from 0
+  std::string topic;
+  int32_t partition = -1;
+  int64_t offset = -1;  // -1 with acks=0 or on error
+  int16_t error = 0;
+  std::string message;  // for errors: what went wrong, beyond the error name
+  bool ok() const { return error == 0; }
+};
+
+class Producer {
+ public:
+  Producer(Client& client, ProducerOptions options);
+  ~Producer();
+  Producer(const Producer&) = delete;
+  Producer& operator=(const Producer&) = delete;
+
+  // Queues a record and returns its id. Throws ClientError when the topic does not exist
+  // (and cannot be created) or the explicit partition is out of range.
+  size_t send(ProducerRecord record);
+  // Sends every queued record and waits for the answers (not with acks=0: then only until
+  // the requests are written). Returns the reports not returned before, by id.
+  std::vector<DeliveryReport> flush();
+  bool has_pending() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace kfk::client
