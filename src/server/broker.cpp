@@ -268,6 +268,7 @@ void Broker::stop() {
   if (!started_) return;
   started_ = false;
   for (auto& l : listeners_) l->stop();
+  fetch_->wake_all();
   // In-flight requests finish and get their responses; give them a bounded time.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   for (auto& l : listeners_) {

@@ -10,23 +10,31 @@
 #include "server/handlers/api_versions.h"
 #include "server/handlers/create_partitions.h"
 #include "server/handlers/create_topics.h"
+#include "server/handlers/delete_records.h"
 #include "server/handlers/delete_topics.h"
 #include "server/handlers/describe_cluster.h"
 #include "server/handlers/describe_configs.h"
+#include "server/handlers/describe_log_dirs.h"
 #include "server/handlers/describe_topic_partitions.h"
+#include "server/handlers/fetch.h"
 #include "server/handlers/handlers.h"
 #include "server/handlers/incremental_alter_configs.h"
+#include "server/handlers/init_producer_id.h"
+#include "server/handlers/list_offsets.h"
 #include "server/handlers/metadata.h"
+#include "server/handlers/produce.h"
 
 namespace kfk::server {
 
 namespace {
 
 // Every handler. Adding an API is adding its handler here: ApiVersions follows.
-using AllHandlers = std::tuple<ApiVersionsHandler, MetadataHandler, CreateTopicsHandler,
-                               DeleteTopicsHandler, CreatePartitionsHandler, DescribeConfigsHandler,
-                               AlterConfigsHandler, IncrementalAlterConfigsHandler,
-                               DescribeClusterHandler, DescribeTopicPartitionsHandler>;
+using AllHandlers =
+    std::tuple<ApiVersionsHandler, MetadataHandler, CreateTopicsHandler, DeleteTopicsHandler,
+               CreatePartitionsHandler, DescribeConfigsHandler, AlterConfigsHandler,
+               IncrementalAlterConfigsHandler, DescribeClusterHandler,
+               DescribeTopicPartitionsHandler, ProduceHandler, FetchHandler, ListOffsetsHandler,
+               InitProducerIdHandler, DeleteRecordsHandler, DescribeLogDirsHandler>;
 
 using Invoke = asio::awaitable<RequestOutcome> (*)(RequestContext&, protocol::Reader&);
 

@@ -1,7 +1,12 @@
 #include "server/network/connection.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <spdlog/spdlog.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
 
+#include <algorithm>
 #include <array>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
@@ -10,6 +15,8 @@
 #include <asio/read.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
+#include <cerrno>
+#include <cstring>
 
 namespace kfk::server {
 
@@ -19,14 +26,42 @@ constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 uint32_t load_be32(const uint8_t* p) {
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
 }
+
+void store_be(uint8_t* p, uint64_t v, int n) {
+  for (int i = n - 1; i >= 0; --i, v >>= 8) p[i] = static_cast<uint8_t>(v);
+}
+
+// TCP_CORK while a response goes out in several writes, so the framing and the file bytes
+// fill whole segments instead of leaving as small packets (the socket has TCP_NODELAY).
+void set_cork(int fd, bool on) {
+  int v = on ? 1 : 0;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_CORK, &v, sizeof v);
+}
 }  // namespace
+
+uint64_t RequestOutcome::total_size() const {
+  uint64_t n = response.size();
+  for (const auto& s : splices) n += s.length;
+  return n;
+}
+
+protocol::Bytes partial_batch_filler(uint64_t missing) {
+  protocol::Bytes out(missing, 0);
+  if (missing < 12) return out;  // less than offset + length: a partial batch as it is
+  // A batch header whose length runs past the end of the records: baseOffset 0, then a
+  // batchLength of at least 49 (librdkafka refuses less than a v2 header) and more than the
+  // bytes left, a leader epoch of 0 and magic 2 (the Java client checks the magic byte).
+  const uint64_t length = std::max<uint64_t>(49, missing - 11);
+  store_be(out.data() + 8, std::min<uint64_t>(length, INT32_MAX), 4);
+  if (missing > 16) out[16] = 2;
+  return out;
+}
 
 Connection::Connection(asio::ip::tcp::socket socket, ConnectionInfo info, Dispatcher& dispatcher,
                        ConnectionLimits limits)
-    : socket_(std::move(socket)),
-      info_(std::move(info)),
-      dispatcher_(dispatcher),
-      limits_(limits) {}
+    : socket_(std::move(socket)), info_(std::move(info)), dispatcher_(dispatcher), limits_(limits) {
+  info_.extras = &extras_;
+}
 
 void Connection::start() {
   asio::co_spawn(
@@ -41,9 +76,98 @@ void Connection::stop() {
   });
 }
 
+asio::awaitable<bool> Connection::write_bytes(std::span<const uint8_t> bytes) {
+  if (bytes.empty()) co_return true;
+  auto [err, n] =
+      co_await asio::async_write(socket_, asio::buffer(bytes.data(), bytes.size()), use_tuple);
+  co_return !err;
+}
+
+asio::awaitable<bool> Connection::send_splice(const ResponseSplice& splice) {
+  const int sock = socket_.native_handle();
+  uint64_t sent = 0;
+  for (const FileRegion& region : splice.regions) {
+    off_t offset = static_cast<off_t>(region.position);
+    uint64_t left = std::min(region.length, splice.length - sent);
+    bool eof = false;
+    while (left > 0) {
+      const size_t chunk = static_cast<size_t>(std::min<uint64_t>(left, size_t{1} << 30));
+      const ssize_t n = ::sendfile(sock, region.fd, &offset, chunk);
+      if (n > 0) {
+        left -= static_cast<uint64_t>(n);
+        sent += static_cast<uint64_t>(n);
+        continue;
+      }
+      if (n == 0) {  // the file ends before the region does: it was truncated
+        eof = true;
+        break;
+      }
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        auto [err] = co_await socket_.async_wait(asio::ip::tcp::socket::wait_write, use_tuple);
+        if (err) co_return false;
+        continue;
+      }
+      spdlog::warn("closing connection from {}: sendfile failed: {}", info_.peer,
+                   std::strerror(errno));
+      co_return false;
+    }
+    if (eof) break;
+  }
+  if (sent < splice.length) {
+    spdlog::warn(
+        "connection {} from {}: a segment file lost {} bytes while being sent; "
+        "ending the records with a partial batch",
+        info_.id, info_.peer, splice.length - sent);
+    const auto filler = partial_batch_filler(splice.length - sent);
+    co_return co_await write_bytes(filler);
+  }
+  co_return true;
+}
+
+asio::awaitable<bool> Connection::write_response(const RequestOutcome& outcome) {
+  const uint64_t total = outcome.total_size();
+  std::array<uint8_t, 4> prefix;
+  store_be(prefix.data(), total, 4);
+  if (outcome.splices.empty()) {
+    std::array<asio::const_buffer, 2> buffers{asio::buffer(prefix), asio::buffer(outcome.response)};
+    auto [write_err, w] = co_await asio::async_write(socket_, buffers, use_tuple);
+    co_return !write_err;
+  }
+  const int fd = socket_.native_handle();
+  set_cork(fd, true);
+  bool ok = true;
+  size_t pos = 0;
+  bool first = true;
+  for (const ResponseSplice& splice : outcome.splices) {
+    const size_t at = std::min(splice.at, outcome.response.size());
+    std::span<const uint8_t> before(outcome.response.data() + pos, at - pos);
+    if (first) {
+      std::array<asio::const_buffer, 2> buffers{asio::buffer(prefix),
+                                                asio::buffer(before.data(), before.size())};
+      auto [err, w] = co_await asio::async_write(socket_, buffers, use_tuple);
+      ok = !err;
+      first = false;
+    } else {
+      ok = co_await write_bytes(before);
+    }
+    if (!ok) break;
+    ok = co_await send_splice(splice);
+    if (!ok) break;
+    pos = at;
+  }
+  if (ok)
+    ok = co_await write_bytes(
+        std::span<const uint8_t>(outcome.response.data() + pos, outcome.response.size() - pos));
+  set_cork(fd, false);
+  co_return ok;
+}
+
 asio::awaitable<void> Connection::serve() {
   asio::error_code ignored;
   socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
+  // sendfile(2) on the socket must not block the reactor: it waits for writability instead.
+  socket_.native_non_blocking(true, ignored);
   std::array<uint8_t, 4> size_prefix{};
   protocol::Bytes frame;
   for (;;) {
@@ -62,18 +186,15 @@ asio::awaitable<void> Connection::serve() {
     auto [body_err, m] = co_await asio::async_read(socket_, asio::buffer(frame), use_tuple);
     if (body_err) break;
 
+    extras_ = ResponseExtras{};
     RequestOutcome outcome = co_await dispatcher_.dispatch(info_, frame);
-    if (outcome.respond) {
-      std::array<uint8_t, 4> prefix;
-      const auto len = static_cast<uint32_t>(outcome.response.size());
-      prefix = {static_cast<uint8_t>(len >> 24), static_cast<uint8_t>(len >> 16),
-                static_cast<uint8_t>(len >> 8), static_cast<uint8_t>(len)};
-      std::array<asio::const_buffer, 2> buffers{asio::buffer(prefix),
-                                                asio::buffer(outcome.response)};
-      auto [write_err, w] = co_await asio::async_write(socket_, buffers, use_tuple);
-      if (write_err) break;
+    if (outcome.respond && !extras_.splices.empty()) {
+      for (auto& s : extras_.splices) outcome.splices.push_back(std::move(s));
     }
-    if (outcome.close) break;
+    const bool close = outcome.close || extras_.close;
+    extras_ = ResponseExtras{};
+    if (outcome.respond && !co_await write_response(outcome)) break;
+    if (close) break;
   }
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);

@@ -1,0 +1,264 @@
+#include "server/handlers/fetch.h"
+
+#include <algorithm>
+#include <asio/this_coro.hpp>
+#include <chrono>
+
+#include "core/protocol/errors.h"
+#include "server/broker.h"
+#include "server/fetch/fetch_manager.h"
+#include "server/storage/partition_log.h"
+
+namespace kfk::server {
+
+namespace {
+
+using protocol::ErrorCode;
+using Clock = std::chrono::steady_clock;
+
+int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch())
+      .count();
+}
+
+struct PartitionRead {
+  ErrorCode error = ErrorCode::none;
+  const TopicState* topic = nullptr;  // resolved, or null
+  int64_t high_watermark = -1;
+  int64_t log_start_offset = -1;
+  std::vector<storage::FileSlice> slices;
+  uint64_t bytes = 0;
+};
+
+struct ReadPass {
+  std::vector<PartitionRead> partitions;
+  uint64_t bytes = 0;
+  bool any_error = false;
+};
+
+// Resolves a partition's topic, remembering the last one (a request lists a topic's
+// partitions together), so that by-id lookups do not scan the image for every partition.
+class TopicResolver {
+ public:
+  TopicResolver(const MetadataImage& image, bool by_id) : image_(image), by_id_(by_id) {}
+
+  const TopicState* find(const FetchPartitionKey& key) {
+    if (last_key_ && (by_id_ ? last_key_->topic_id == key.topic_id : last_key_->topic == key.topic))
+      return last_;
+    last_key_ = &key;
+    last_ = by_id_ ? (key.topic_id.is_zero() ? nullptr : image_.find_topic(key.topic_id))
+                   : image_.find_topic(key.topic);
+    return last_;
+  }
+
+ private:
+  const MetadataImage& image_;
+  bool by_id_;
+  const FetchPartitionKey* last_key_ = nullptr;
+  const TopicState* last_ = nullptr;
+};
+
+const PartitionState* find_partition(const TopicState& topic, int32_t partition) {
+  if (partition >= 0 && static_cast<size_t>(partition) < topic.partitions.size() &&
+      topic.partitions[static_cast<size_t>(partition)].partition == partition)
+    return &topic.partitions[static_cast<size_t>(partition)];
+  for (const auto& p : topic.partitions)
+    if (p.partition == partition) return &p;
+  return nullptr;
+}
+
+// The client's view of the leader epoch against ours (-1: the client does not say).
+ErrorCode check_leader_epoch(int32_t requested, int32_t current) {
+  if (requested < 0 || requested == current) return ErrorCode::none;
+  return requested < current ? ErrorCode::fenced_leader_epoch : ErrorCode::unknown_leader_epoch;
+}
+
+ReadPass read_all(Broker& broker, const FetchContext& fctx, int64_t max_bytes) {
+  ReadPass pass;
+  const auto image = broker.metadata();
+  TopicResolver resolver(*image, fctx.uses_topic_ids);
+  const int32_t node_id = broker.config().node_id;
+  uint64_t remaining = static_cast<uint64_t>(std::max<int64_t>(max_bytes, 0));
+  // As Kafka does, the first partition with records gets at least one whole batch even when
+  // it exceeds the limits, so that a consumer always makes progress.
+  bool min_one = true;
+  pass.partitions.resize(fctx.partitions.size());
+  for (size_t i = 0; i < fctx.partitions.size(); ++i) {
+    const FetchPartitionState& p = fctx.partitions[i];
+    PartitionRead& out = pass.partitions[i];
+    const TopicState* topic = resolver.find(p.key);
+    out.topic = topic;
+    const PartitionState* part = topic ? find_partition(*topic, p.key.partition) : nullptr;
+    std::shared_ptr<storage::PartitionLog> log;
+    if (topic == nullptr) {
+      out.error =
+          fctx.uses_topic_ids ? ErrorCode::unknown_topic_id : ErrorCode::unknown_topic_or_partition;
+    } else if (part == nullptr) {
+      out.error = ErrorCode::unknown_topic_or_partition;
+    } else if (part->leader != node_id) {
+      out.error = ErrorCode::not_leader_or_follower;
+    } else if (auto e = check_leader_epoch(p.current_leader_epoch, part->leader_epoch);
+               e != ErrorCode::none) {
+      out.error = e;
+    } else if (!(log = broker.partition_log(topic->name, p.key.partition))) {
+      out.error = ErrorCode::not_leader_or_follower;
+    } else {
+      const uint64_t limit =
+          std::min<uint64_t>(remaining, static_cast<uint64_t>(std::max<int32_t>(p.max_bytes, 0)));
+      storage::ReadResult r = log->read(p.fetch_offset, static_cast<size_t>(limit), min_one);
+      out.error = r.error;
+      if (r.ok()) {
+        out.high_watermark = r.high_watermark;
+        out.log_start_offset = r.log_start_offset;
+        out.bytes = r.size_bytes();
+        out.slices = std::move(r.slices);
+        if (out.bytes > 0) min_one = false;
+        remaining -= std::min(remaining, out.bytes);
+        pass.bytes += out.bytes;
+      }
+    }
+    if (out.error != ErrorCode::none) pass.any_error = true;
+  }
+  return pass;
+}
+
+// Consecutive partitions of one topic share a topic entry, as Kafka writes them.
+protocol::FetchResponse::FetchableTopicResponse& topic_entry(protocol::FetchResponse& resp,
+                                                             const FetchPartitionKey& key,
+                                                             bool by_id, const TopicState* topic) {
+  if (!resp.responses.empty()) {
+    auto& last = resp.responses.back();
+    if (by_id ? last.topic_id == key.topic_id : last.topic == key.topic) return last;
+  }
+  auto& t = resp.responses.emplace_back();
+  if (by_id) {
+    t.topic_id = key.topic_id;
+    if (topic) t.topic = topic->name;
+  } else {
+    t.topic = key.topic;
+  }
+  return t;
+}
+
+void fill_partition(protocol::FetchResponse::PartitionData& out, const FetchPartitionState& p,
+                    const PartitionRead& r, bool read_committed) {
+  out.partition_index = p.key.partition;
+  out.error_code = static_cast<int16_t>(r.error);
+  out.records = protocol::Bytes{};
+  out.preferred_read_replica = -1;
+  if (r.error != ErrorCode::none) {
+    out.high_watermark = -1;
+    out.last_stable_offset = -1;
+    out.log_start_offset = -1;
+    out.aborted_transactions.reset();
+    return;
+  }
+  out.high_watermark = r.high_watermark;
+  out.last_stable_offset = r.high_watermark;  // no transactions: nothing is pending
+  out.log_start_offset = r.log_start_offset;
+  if (read_committed)
+    out.aborted_transactions.emplace();
+  else
+    out.aborted_transactions.reset();
+}
+
+}  // namespace
+
+asio::awaitable<void> FetchHandler::handle(RequestContext& ctx, const Request& req, Response& out) {
+  const int16_t version = ctx.version();
+  Broker& broker = ctx.broker;
+  FetchManager& manager = broker.fetch_manager();
+  out.splices = ctx.connection.extras ? &ctx.connection.extras->splices : nullptr;
+  protocol::FetchResponse& resp = out.body;
+  resp.throttle_time_ms = 0;
+  const bool by_id = version >= 13;
+
+  FetchSessionRequest sreq;
+  sreq.session_id = req.session_id;
+  sreq.session_epoch = req.session_epoch;
+  sreq.uses_topic_ids = by_id;
+  for (const auto& t : req.topics) {
+    for (const auto& p : t.partitions) {
+      FetchPartitionState s;
+      s.key = by_id ? FetchPartitionKey{t.topic_id, {}, p.partition}
+                    : FetchPartitionKey{{}, t.topic, p.partition};
+      s.fetch_offset = p.fetch_offset;
+      s.max_bytes = p.partition_max_bytes;
+      s.current_leader_epoch = p.current_leader_epoch;
+      s.fetcher_log_start_offset = p.log_start_offset;
+      sreq.partitions.push_back(std::move(s));
+    }
+  }
+  for (const auto& t : req.forgotten_topics_data)
+    for (int32_t p : t.partitions)
+      sreq.forgotten.push_back(by_id ? FetchPartitionKey{t.topic_id, {}, p}
+                                     : FetchPartitionKey{{}, t.topic, p});
+  const FetchContext fctx = manager.sessions().new_context(std::move(sreq), steady_ms());
+  if (fctx.kind == FetchContextKind::error) {
+    resp.error_code = static_cast<int16_t>(fctx.error);
+    resp.session_id = kInvalidSessionId;
+    co_return;
+  }
+
+  const int64_t max_bytes = std::min<int64_t>(req.max_bytes, broker.config().fetch_max_bytes > 0
+                                                                 ? broker.config().fetch_max_bytes
+                                                                 : int64_t{INT32_MAX});
+  ReadPass pass = read_all(broker, fctx, max_bytes);
+  const auto enough = [&](const ReadPass& p) {
+    return p.any_error || p.bytes >= static_cast<uint64_t>(std::max(req.min_bytes, 0));
+  };
+  if (req.max_wait_ms > 0 && !fctx.partitions.empty() && !enough(pass)) {
+    // Long poll: watch the partitions, then read again until enough has arrived or the wait
+    // is over. The read after watching catches an append that came before the watch.
+    const auto deadline = Clock::now() + std::chrono::milliseconds(req.max_wait_ms);
+    auto waiter = std::make_shared<FetchWaiter>(co_await asio::this_coro::executor);
+    std::vector<WatchedPartition> watched;
+    for (size_t i = 0; i < fctx.partitions.size(); ++i)
+      if (pass.partitions[i].topic)
+        watched.push_back({pass.partitions[i].topic->name, fctx.partitions[i].key.partition});
+    auto watch = manager.watch(waiter, std::move(watched));
+    for (;;) {
+      pass = read_all(broker, fctx, max_bytes);
+      if (enough(pass) || Clock::now() >= deadline) break;
+      co_await waiter->wait_until(deadline);
+    }
+  }
+
+  std::vector<FetchPartitionOutcome> outcomes(fctx.partitions.size());
+  for (size_t i = 0; i < outcomes.size(); ++i) {
+    const PartitionRead& r = pass.partitions[i];
+    outcomes[i].error_code = static_cast<int16_t>(r.error);
+    outcomes[i].high_watermark = r.error == ErrorCode::none ? r.high_watermark : -1;
+    outcomes[i].log_start_offset = r.error == ErrorCode::none ? r.log_start_offset : -1;
+    outcomes[i].records_bytes = r.bytes;
+  }
+  std::vector<size_t> selected;
+  switch (fctx.kind) {
+    case FetchContextKind::incremental:
+      selected = manager.sessions().complete_incremental(fctx, outcomes);
+      resp.session_id = fctx.session_id;
+      break;
+    case FetchContextKind::full:
+      resp.session_id = manager.sessions().complete_full(fctx, outcomes, steady_ms());
+      [[fallthrough]];
+    default:
+      selected.resize(fctx.partitions.size());
+      for (size_t i = 0; i < selected.size(); ++i) selected[i] = i;
+  }
+  resp.error_code = 0;
+  const bool read_committed = req.isolation_level == 1;
+  for (size_t i : selected) {
+    const FetchPartitionState& p = fctx.partitions[i];
+    PartitionRead& r = pass.partitions[i];
+    auto& topic = topic_entry(resp, p.key, by_id, r.topic);
+    auto& part = topic.partitions.emplace_back();
+    fill_partition(part, p, r, read_committed);
+    if (r.error == ErrorCode::none && r.bytes > 0) {
+      out.files.push_back(PartitionFileRecords{resp.responses.size() - 1,
+                                               topic.partitions.size() - 1, std::move(r.slices)});
+    }
+  }
+  co_return;
+}
+
+}  // namespace kfk::server

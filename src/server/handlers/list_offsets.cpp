@@ -1,0 +1,92 @@
+#include "server/handlers/list_offsets.h"
+
+#include <set>
+#include <utility>
+
+#include "core/protocol/errors.h"
+#include "server/broker.h"
+#include "server/storage/partition_log.h"
+
+namespace kfk::server {
+
+namespace {
+
+using protocol::ErrorCode;
+using PartitionResponse = protocol::ListOffsetsResponse::ListOffsetsPartitionResponse;
+
+// KIP-1023's latest tiered offset: without tiered storage there is none.
+constexpr int64_t kLatestTieredTimestamp = -5;
+
+void fail(PartitionResponse& out, ErrorCode code) {
+  out.error_code = static_cast<int16_t>(code);
+  out.timestamp = -1;
+  out.offset = -1;
+  out.leader_epoch = -1;
+}
+
+void list_partition(Broker& broker, const MetadataImage& image, const std::string& topic_name,
+                    const protocol::ListOffsetsRequest::ListOffsetsPartition& p,
+                    PartitionResponse& out) {
+  out.partition_index = p.partition_index;
+  const TopicState* topic = image.find_topic(topic_name);
+  const PartitionState* part = nullptr;
+  if (topic != nullptr)
+    for (const auto& s : topic->partitions)
+      if (s.partition == p.partition_index) part = &s;
+  if (part == nullptr) return fail(out, ErrorCode::unknown_topic_or_partition);
+  if (part->leader != broker.config().node_id) return fail(out, ErrorCode::not_leader_or_follower);
+  if (p.current_leader_epoch >= 0 && p.current_leader_epoch != part->leader_epoch)
+    return fail(out, p.current_leader_epoch < part->leader_epoch ? ErrorCode::fenced_leader_epoch
+                                                                 : ErrorCode::unknown_leader_epoch);
+  auto log = broker.partition_log(topic_name, p.partition_index);
+  if (!log) return fail(out, ErrorCode::not_leader_or_follower);
+
+  out.error_code = 0;
+  out.timestamp = -1;
+  out.offset = -1;
+  out.leader_epoch = -1;
+  if (p.timestamp == kLatestTieredTimestamp) return;
+  auto found = log->list_offset(p.timestamp);
+  if (!found) return fail(out, found.error().kafka_error_code());
+  if (!*found) return;
+  const storage::OffsetAndTimestamp& r = **found;
+  // Only the earliest and latest offsets may be at the high watermark; a record found by
+  // time (or the largest timestamp) past what consumers may read is not reported.
+  const bool special = p.timestamp == storage::kLatestTimestamp ||
+                       p.timestamp == storage::kEarliestTimestamp ||
+                       p.timestamp == storage::kEarliestLocalTimestamp;
+  if (!special && r.offset >= log->high_watermark()) return;
+  out.offset = r.offset;
+  out.timestamp = r.timestamp;
+  // With one replica the leader epoch never changes under a partition's records, so the
+  // current one is the epoch of every offset.
+  out.leader_epoch = part->leader_epoch;
+}
+
+}  // namespace
+
+asio::awaitable<void> ListOffsetsHandler::handle(RequestContext& ctx, const Request& req,
+                                                 Response& resp) {
+  resp.throttle_time_ms = 0;
+  const auto image = ctx.broker.metadata();
+  std::set<std::pair<std::string, int32_t>> seen, duplicates;
+  for (const auto& t : req.topics)
+    for (const auto& p : t.partitions)
+      if (!seen.emplace(t.name, p.partition_index).second)
+        duplicates.emplace(t.name, p.partition_index);
+  for (const auto& t : req.topics) {
+    auto& topic = resp.topics.emplace_back();
+    topic.name = t.name;
+    for (const auto& p : t.partitions) {
+      auto& out = topic.partitions.emplace_back();
+      out.partition_index = p.partition_index;
+      if (duplicates.contains({t.name, p.partition_index}))
+        fail(out, ErrorCode::invalid_request);  // as Kafka answers a partition listed twice
+      else
+        list_partition(ctx.broker, *image, t.name, p, out);
+    }
+  }
+  co_return;
+}
+
+}  // namespace kfk::server

@@ -1,0 +1,279 @@
+#include "server/handlers/produce.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <unordered_map>
+
+#include "core/config/topic_config.h"
+#include "core/protocol/errors.h"
+#include "core/record/record_batch.h"
+#include "server/broker.h"
+#include "server/cluster/controller.h"
+#include "server/fetch/fetch_manager.h"
+#include "server/storage/file_io.h"
+#include "server/storage/partition_log.h"
+
+namespace kfk::server {
+
+namespace {
+
+using protocol::ErrorCode;
+using PartitionResponse = protocol::ProduceResponse::PartitionProduceResponse;
+
+// The topic settings the produce path applies itself (the log applies the others).
+struct ProduceSettings {
+  std::optional<record::Compression> compression;  // nullopt: keep the producer's codec
+  int compression_level = record::kDefaultCompressionLevel;
+  bool create_time = true;
+  int64_t timestamp_before_max_ms = INT64_MAX;
+  int64_t timestamp_after_max_ms = 3'600'000;
+  int32_t min_insync_replicas = 1;
+};
+
+ProduceSettings settings_from(const config::TopicConfig& c) {
+  ProduceSettings s;
+  s.compression = c.compression;
+  if (c.compression) {
+    switch (*c.compression) {
+      case record::Compression::gzip:
+        s.compression_level = c.compression_gzip_level;
+        break;
+      case record::Compression::lz4:
+        s.compression_level = c.compression_lz4_level;
+        break;
+      case record::Compression::zstd:
+        s.compression_level = c.compression_zstd_level;
+        break;
+      default:
+        break;
+    }
+  }
+  s.create_time = c.message_timestamp_type == config::TimestampType::create_time;
+  s.timestamp_before_max_ms = c.message_timestamp_before_max_ms;
+  s.timestamp_after_max_ms = c.message_timestamp_after_max_ms;
+  s.min_insync_replicas = c.min_insync_replicas;
+  return s;
+}
+
+// Resolving a topic's settings parses its overrides and the broker layers: done once per
+// topic and metadata image on each reactor thread, not once per request.
+const ProduceSettings& settings_for(Broker& broker,
+                                    const std::shared_ptr<const MetadataImage>& image,
+                                    const TopicState& topic) {
+  struct Cache {
+    std::shared_ptr<const MetadataImage> image;
+    std::unordered_map<std::string, ProduceSettings> topics;
+  };
+  thread_local Cache cache;
+  if (cache.image != image) {
+    cache.image = image;
+    cache.topics.clear();
+  }
+  auto it = cache.topics.find(topic.name);
+  if (it != cache.topics.end()) return it->second;
+  auto resolved =
+      config::resolve_topic_config(broker.controller().broker_layers(*image), topic.configs);
+  ProduceSettings s = resolved ? settings_from(resolved.value()) : ProduceSettings{};
+  return cache.topics.emplace(topic.name, s).first->second;
+}
+
+void fail(PartitionResponse& out, ErrorCode code, std::optional<std::string> message = {}) {
+  out.error_code = static_cast<int16_t>(code);
+  out.base_offset = -1;
+  out.log_append_time_ms = -1;
+  out.log_start_offset = -1;
+  out.error_message = std::move(message);
+}
+
+// The one well-framed v2 batch of a partition's records, or nullopt (the log reports what
+// is wrong with anything else).
+std::optional<record::BatchView> single_batch(std::span<const uint8_t> bytes) {
+  record::BatchIterator it(bytes);
+  auto batch = it.next();
+  if (!batch || batch->magic() != record::kMagicV2 || it.next() || it.has_partial_batch())
+    return std::nullopt;
+  return batch;
+}
+
+bool has_transactional_batch(const protocol::ProduceRequest& req) {
+  for (const auto& t : req.topic_data)
+    for (const auto& p : t.partition_data) {
+      if (!p.records) continue;
+      record::BatchIterator it(*p.records);
+      while (auto b = it.next())
+        if (b->magic() == record::kMagicV2 && b->is_transactional()) return true;
+    }
+  return false;
+}
+
+// message.timestamp.before.max.ms / after.max.ms for CreateTime topics, as Kafka checks each
+// record. The header's maxTimestamp decides the common case (only `after` is bounded)
+// without decoding; records are decoded only when `before` is bounded or a record is out of
+// range, to name it.
+bool check_timestamps(const record::BatchView& batch, const ProduceSettings& s, int64_t now,
+                      PartitionResponse& out) {
+  const bool before_bounded = s.timestamp_before_max_ms != INT64_MAX;
+  const auto too_new = [&](int64_t ts) {
+    return ts != record::kNoTimestamp && ts > now && ts - now > s.timestamp_after_max_ms;
+  };
+  const auto too_old = [&](int64_t ts) {
+    return ts != record::kNoTimestamp && before_bounded && ts < now &&
+           now - ts > s.timestamp_before_max_ms;
+  };
+  if (!before_bounded && !too_new(batch.max_timestamp())) return true;
+  record::DecodedRecords records;
+  if (auto err = record::decode_records(batch, records); !err.ok()) {
+    fail(out, err.kafka_error_code(), err.message());
+    return false;
+  }
+  std::vector<protocol::ProduceResponse::BatchIndexAndErrorMessage> errors;
+  for (size_t i = 0; i < records.records.size(); ++i) {
+    const int64_t ts = records.records[i].timestamp;
+    if (!too_new(ts) && !too_old(ts)) continue;
+    auto& e = errors.emplace_back();
+    e.batch_index = static_cast<int32_t>(i);
+    const int64_t low = before_bounded ? now - s.timestamp_before_max_ms : INT64_MIN;
+    e.batch_index_error_message = fmt::format(
+        "Timestamp {} of message with offset {} is out of range. The timestamp should be within "
+        "[{}, {}]",
+        ts, records.records[i].offset, low, now + s.timestamp_after_max_ms);
+  }
+  if (errors.empty()) return true;
+  fail(out, ErrorCode::invalid_timestamp,
+       "One or more records have been rejected due to invalid timestamp");
+  out.record_errors = std::move(errors);
+  return false;
+}
+
+// Rebuilds the batch with the topic's codec, keeping the producer id, epoch and sequence,
+// the transactional flag, and each record's offset delta, timestamp, key, value and headers.
+std::optional<protocol::Bytes> recompress(const record::BatchView& batch, const ProduceSettings& s,
+                                          PartitionResponse& out) {
+  record::DecodedRecords records;
+  if (auto err = record::decode_records(batch, records); !err.ok()) {
+    fail(out, err.kafka_error_code(), err.message());
+    return std::nullopt;
+  }
+  record::BatchOptions options;
+  options.base_offset = batch.base_offset();
+  options.compression = *s.compression;
+  options.compression_level = s.compression_level;
+  options.timestamp_type = batch.timestamp_type();
+  options.producer_id = batch.producer_id();
+  options.producer_epoch = batch.producer_epoch();
+  options.base_sequence = batch.base_sequence();
+  options.transactional = batch.is_transactional();
+  record::BatchBuilder builder(options);
+  for (const auto& r : records.records) {
+    if (!builder.append_with_offset(r.offset, r.timestamp, r.key, r.value, r.headers)) {
+      fail(out, ErrorCode::invalid_record, "a record could not be recompressed");
+      return std::nullopt;
+    }
+  }
+  return builder.build();
+}
+
+void produce_partition(Broker& broker, const std::shared_ptr<const MetadataImage>& image,
+                       const std::string& topic_name,
+                       const protocol::ProduceRequest::PartitionProduceData& data, int16_t acks,
+                       int64_t now, PartitionResponse& out) {
+  out.index = data.index;
+  const TopicState* topic = image->find_topic(topic_name);
+  const PartitionState* part = nullptr;
+  if (topic != nullptr)
+    for (const auto& p : topic->partitions)
+      if (p.partition == data.index) part = &p;
+  if (part == nullptr) return fail(out, ErrorCode::unknown_topic_or_partition);
+  if (part->leader != broker.config().node_id) return fail(out, ErrorCode::not_leader_or_follower);
+  const ProduceSettings& settings = settings_for(broker, image, *topic);
+  if (acks == -1 && static_cast<int32_t>(part->isr.size()) < settings.min_insync_replicas)
+    return fail(
+        out, ErrorCode::not_enough_replicas,
+        fmt::format("The size of the current ISR {} is insufficient to satisfy the "
+                    "min.isr requirement of {} for partition {}-{}",
+                    part->isr.size(), settings.min_insync_replicas, topic_name, data.index));
+  auto log = broker.partition_log(topic_name, data.index);
+  if (!log) return fail(out, ErrorCode::not_leader_or_follower);
+
+  // The request is the dispatcher's own decoded copy, not shared with anyone: the log
+  // assigns offsets by rewriting the batch in place, so it is appended without a copy.
+  std::span<uint8_t> bytes;
+  if (data.records) {
+    auto& records = const_cast<protocol::Bytes&>(*data.records);
+    bytes = std::span(records);
+  }
+  protocol::Bytes rebuilt;
+  if (auto batch = single_batch(bytes)) {
+    if (settings.create_time && !check_timestamps(*batch, settings, now, out)) return;
+    if (settings.compression && *settings.compression != batch->compression()) {
+      auto again = recompress(*batch, settings, out);
+      if (!again) return;
+      rebuilt = std::move(*again);
+      bytes = std::span(rebuilt);
+    }
+  }
+  storage::AppendOptions options;
+  options.leader_epoch = part->leader_epoch;
+  options.now_ms = now;
+  storage::AppendResult r = log->append(bytes, options);
+  if (!r.ok()) return fail(out, r.error, r.error_message);
+  if (r.flush_needed) {
+    if (auto err = log->flush(); !err.ok()) {
+      spdlog::error("partition {}-{}: flush failed: {}", topic_name, data.index, err.message());
+      return fail(out, err.kafka_error_code(), err.message());
+    }
+  }
+  out.error_code = 0;
+  out.base_offset = r.first_offset;
+  out.log_append_time_ms = r.log_append_time;
+  out.log_start_offset = r.log_start_offset;
+  if (!r.duplicate) broker.fetch_manager().notify(topic_name, data.index);
+}
+
+}  // namespace
+
+asio::awaitable<void> ProduceHandler::handle(RequestContext& ctx, const Request& req,
+                                             Response& resp) {
+  resp.throttle_time_ms = 0;
+  std::optional<std::pair<ErrorCode, std::string>> all_fail;
+  if (req.acks != 0 && req.acks != 1 && req.acks != -1) {
+    all_fail.emplace(ErrorCode::invalid_required_acks, "acks must be -1, 0 or 1");
+  } else if (has_transactional_batch(req)) {
+    // Without a transaction coordinator no producer can hold a transactional id here, so a
+    // transactional batch is refused as Kafka refuses one from a producer not allowed to
+    // use its transactional id: a fatal error for the Java client and librdkafka, rather
+    // than one they would retry.
+    all_fail.emplace(ErrorCode::transactional_id_authorization_failed,
+                     "Transactions are not supported by this broker");
+  }
+  const auto image = ctx.broker.metadata();
+  const int64_t now = storage::wall_clock_ms();
+  bool any_error = false;
+  for (const auto& topic : req.topic_data) {
+    auto& t = resp.responses.emplace_back();
+    t.name = topic.name;
+    for (const auto& data : topic.partition_data) {
+      auto& out = t.partition_responses.emplace_back();
+      out.index = data.index;
+      if (all_fail)
+        fail(out, all_fail->first, all_fail->second);
+      else
+        produce_partition(ctx.broker, image, topic.name, data, req.acks, now, out);
+      any_error = any_error || out.error_code != 0;
+    }
+  }
+  if (req.acks == 0) {
+    ctx.respond = false;
+    // Kafka closes the connection of an acks=0 producer whose request failed: the only way
+    // to tell it.
+    if (any_error && ctx.connection.extras) {
+      spdlog::info("closing connection from {}: an acks=0 produce request failed",
+                   ctx.connection.peer);
+      ctx.connection.extras->close = true;
+    }
+  }
+  co_return;
+}
+
+}  // namespace kfk::server
