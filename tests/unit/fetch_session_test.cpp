@@ -203,7 +203,7 @@ TEST_CASE("fetch session: epochs wrap to 1") {
 
 TEST_CASE("fetch manager: notify wakes the waiters of a partition only") {
   asio::io_context io;
-  const config::BrokerConfig config;
+  const config::BrokerConfig config = config::default_broker_config();
   FetchManager manager(config);
   auto waiter = std::make_shared<FetchWaiter>(io.get_executor());
   bool woke = false;

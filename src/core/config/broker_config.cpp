@@ -91,6 +91,10 @@ void define_node_and_network(ConfigDef& d) {
            "Requests a connection may have waiting before the broker stops reading from it.");
   d.define("fetch.max.bytes", T::int32, "57671680", at_least(1024), kMedium,
            "Most bytes the broker returns for one fetch request.");
+  d.define("max.incremental.fetch.session.cache.slots", T::int32, "1000", at_least(0), kMedium,
+           "Most incremental fetch sessions (KIP-227) the broker keeps.");
+  d.define("min.incremental.fetch.session.eviction.ms", T::int32, "120000", at_least(0), kMedium,
+           "How long a fetch session stays unused before another client may take its slot.");
 }
 
 void define_log(ConfigDef& d) {
@@ -392,6 +396,10 @@ Result<BrokerConfig> build(Config values) {
   b.max_connections_per_ip = v.get_int("max.connections.per.ip");
   b.queued_max_requests = v.get_int("queued.max.requests");
   b.fetch_max_bytes = v.get_int("fetch.max.bytes");
+  b.max_incremental_fetch_session_cache_slots =
+      v.get_int("max.incremental.fetch.session.cache.slots");
+  b.min_incremental_fetch_session_eviction_ms =
+      v.get_int("min.incremental.fetch.session.eviction.ms");
 
   if (v.get("log.dirs").is_null()) {
     b.log_dirs = {v.get_string("log.dir")};

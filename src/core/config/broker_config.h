@@ -57,6 +57,8 @@ struct BrokerConfig {
   int32_t max_connections_per_ip = 0;
   int32_t queued_max_requests = 0;
   int32_t fetch_max_bytes = 0;
+  int32_t max_incremental_fetch_session_cache_slots = 0;
+  int32_t min_incremental_fetch_session_eviction_ms = 0;
 
   // Storage.
   std::vector<std::string> log_dirs;  // log.dirs, else log.dir

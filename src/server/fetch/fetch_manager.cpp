@@ -4,6 +4,8 @@
 #include <asio/post.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include "core/config/broker_config.h"
+
 namespace kfk::server {
 
 FetchWaiter::FetchWaiter(asio::any_io_executor executor) : timer_(std::move(executor)) {}
@@ -26,7 +28,9 @@ size_t FetchManager::KeyHash::operator()(const WatchedPartition& k) const {
   return std::hash<std::string_view>{}(k.topic) * 31 + std::hash<int32_t>{}(k.partition);
 }
 
-FetchManager::FetchManager(const config::BrokerConfig& /*config*/) {}
+FetchManager::FetchManager(const config::BrokerConfig& config)
+    : sessions_(static_cast<size_t>(config.max_incremental_fetch_session_cache_slots),
+                config.min_incremental_fetch_session_eviction_ms) {}
 FetchManager::~FetchManager() = default;
 
 FetchManager::Watch::~Watch() {
