@@ -540,3 +540,20 @@ TEST_CASE("storage: rolled segments are flushed and the recovery point follows")
   CHECK((*reopened)->log_end_offset() == end);
   CHECK((*reopened)->load_summary().segments_recovered == 1);
 }
+
+TEST_CASE("storage: flush_up_to fsyncs once for the appends it covers") {
+  TempDir tmp;
+  auto log = open_log(tmp.path() / "t-0");
+  auto first = append(*log, make_batch(2, 1'000'000, 10));
+  auto second = append(*log, make_batch(3, 1'000'001, 10));
+  REQUIRE(first.ok());
+  REQUIRE(second.ok());
+  CHECK(log->recovery_point() == 0);
+  // The second producer's flush covers the first one's records too.
+  REQUIRE(log->flush_up_to(second.last_offset + 1).ok());
+  CHECK(log->recovery_point() == 5);
+  REQUIRE(log->flush_up_to(first.last_offset + 1).ok());
+  CHECK(log->recovery_point() == 5);
+  // No producer snapshot is written by these flushes.
+  CHECK(log->snapshot_offsets().empty());
+}

@@ -219,7 +219,7 @@ void produce_partition(Broker& broker, const std::shared_ptr<const MetadataImage
   storage::AppendResult r = log->append(bytes, options);
   if (!r.ok()) return fail(out, r.error, r.error_message);
   if (r.flush_needed) {
-    if (auto err = log->flush(); !err.ok()) {
+    if (auto err = log->flush_up_to(r.last_offset + 1); !err.ok()) {
       spdlog::error("partition {}-{}: flush failed: {}", topic_name, data.index, err.message());
       return fail(out, err.kafka_error_code(), err.message());
     }

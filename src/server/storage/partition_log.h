@@ -202,6 +202,10 @@ class PartitionLog {
   // fsyncs everything up to the log end, writes a producer state snapshot, and moves the
   // recovery point to the log end.
   StorageError flush(int64_t now_ms = -1);
+  // Makes every offset below `offset` durable for flush.messages: fsyncs the log unless a
+  // flush since (another producer's, say) covered it, which groups the fsyncs of concurrent
+  // appends. Takes no producer snapshot (recovery replays the tail from the last one).
+  StorageError flush_up_to(int64_t offset);
   // flush.ms has passed since the last flush.
   bool flush_due(int64_t now_ms) const;
   // fsyncs the segments rolled since the last flush (outside the lock, so appends go on) and
@@ -239,7 +243,7 @@ class PartitionLog {
 
   // partition_log_maintenance.cpp
   StorageError roll_locked(int64_t new_base, int64_t now_ms);
-  StorageError flush_locked(int64_t now_ms);
+  StorageError flush_locked(int64_t now_ms, bool snapshot = true);
   StorageError delete_segment_locked(std::map<int64_t, std::unique_ptr<Segment>>::iterator it);
   void move_log_start_locked(int64_t offset);
 

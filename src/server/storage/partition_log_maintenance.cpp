@@ -53,7 +53,7 @@ StorageError PartitionLog::roll(int64_t now_ms) {
   return roll_locked(log_end_locked(), now_or_clock(now_ms));
 }
 
-StorageError PartitionLog::flush_locked(int64_t now_ms) {
+StorageError PartitionLog::flush_locked(int64_t now_ms, bool snapshot) {
   const int64_t log_end = log_end_locked();
   for (auto& [base, seg] : segments_)
     if (auto e = seg->flush(); !e.ok()) return e;
@@ -61,10 +61,12 @@ StorageError PartitionLog::flush_locked(int64_t now_ms) {
     if (auto e = fsync_dir(dir_); !e.ok()) return e;
     dir_dirty_ = false;
   }
-  if (auto e = producers_.take_snapshot(true); !e.ok()) return e;
-  std::set<int64_t> bases;
-  for (const auto& [base, seg] : segments_) bases.insert(base);
-  if (auto e = producers_.remove_stray_snapshots(bases); !e.ok()) return e;
+  if (snapshot) {
+    if (auto e = producers_.take_snapshot(true); !e.ok()) return e;
+    std::set<int64_t> bases;
+    for (const auto& [base, seg] : segments_) bases.insert(base);
+    if (auto e = producers_.remove_stray_snapshots(bases); !e.ok()) return e;
+  }
   recovery_point_ = log_end;
   unflushed_messages_ = 0;
   last_flush_ms_ = now_ms;
@@ -99,6 +101,13 @@ Result<bool> PartitionLog::flush_rolled_segments() {
   // A truncation meanwhile may have moved the log end below the target.
   recovery_point_ = std::max(recovery_point_, std::min(target, log_end_locked()));
   return true;
+}
+
+StorageError PartitionLog::flush_up_to(int64_t offset) {
+  std::lock_guard lock(mu_);
+  if (auto e = check_open(); !e.ok()) return e;
+  if (recovery_point_ >= offset) return {};
+  return flush_locked(wall_clock_ms(), false);
 }
 
 bool PartitionLog::flush_due(int64_t now_ms) const {
