@@ -2,7 +2,6 @@
 with kcat. Each test starts its own broker (conftest.py)."""
 
 import json
-import os
 import shutil
 import signal
 import subprocess
