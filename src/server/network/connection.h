@@ -97,8 +97,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // sendfile(2) of one splice; fills what a truncated file no longer has.
   asio::awaitable<bool> send_splice(const ResponseSplice& splice);
   asio::awaitable<bool> write_bytes(std::span<const uint8_t> bytes);
+  // Reads until `need` unread bytes are buffered; false when the peer closed or failed.
+  asio::awaitable<bool> fill(size_t need);
 
   asio::ip::tcp::socket socket_;
+  // Bytes read from the socket, [in_begin_, in_end_) not yet consumed. One read may bring
+  // several pipelined requests, which then cost no further system call.
+  protocol::Bytes in_;
+  size_t in_begin_ = 0;
+  size_t in_end_ = 0;
   ConnectionInfo info_;
   ResponseExtras extras_;
   Dispatcher& dispatcher_;
