@@ -12,6 +12,8 @@
 #include "server/cluster/controller.h"
 #include "server/cluster/meta_properties.h"
 #include "server/fetch/fetch_manager.h"
+#include "server/group/group_coordinator.h"
+#include "server/group/offsets_topic_store.h"
 #include "server/handlers/handlers.h"
 #include "server/storage/log_manager.h"
 
@@ -107,9 +109,36 @@ std::string Broker::start() {
     reactors_.reset();
     return err;
   }
+  if (auto err = open_group_coordinator(); !err.empty()) {
+    listeners_.clear();
+    reactors_.reset();
+    return err;
+  }
   maintenance_ = std::thread([this] { maintenance_loop(); });
   reactors_->start();
   started_ = true;
+  return {};
+}
+
+std::string Broker::open_group_coordinator() {
+  offsets_store_ = std::make_unique<group::OffsetsTopicStore>(*this);
+  group::CoordinatorConfig c;
+  c.min_session_timeout_ms = config_.group_min_session_timeout_ms;
+  c.max_session_timeout_ms = config_.group_max_session_timeout_ms;
+  c.initial_rebalance_delay_ms = config_.group_initial_rebalance_delay_ms;
+  c.max_group_size = config_.group_max_size;
+  c.offsets_retention_ms = config_.offsets_retention_ms;
+  c.offsets_retention_check_interval_ms = config_.offsets_retention_check_interval_ms;
+  c.offset_metadata_max_bytes = config_.offset_metadata_max_bytes;
+  coordinator_ = std::make_unique<group::GroupCoordinator>(c, *offsets_store_);
+  const auto t0 = std::chrono::steady_clock::now();
+  if (auto err = coordinator_->load(); err != protocol::ErrorCode::none)
+    return fmt::format("cannot load the consumer groups from __consumer_offsets: {}",
+                       protocol::error_name(static_cast<int16_t>(err)));
+  const auto took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (coordinator_->group_count() > 0)
+    spdlog::info("loaded {} consumer groups in {:.3f} s", coordinator_->group_count(), took);
+  coordinator_->start();
   return {};
 }
 
@@ -269,6 +298,8 @@ void Broker::stop() {
   started_ = false;
   for (auto& l : listeners_) l->stop();
   fetch_->wake_all();
+  // Waiting JoinGroup/SyncGroup requests are answered (NOT_COORDINATOR) so connections drain.
+  coordinator_->shutdown();
   // In-flight requests finish and get their responses; give them a bounded time.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   for (auto& l : listeners_) {

@@ -24,6 +24,11 @@ struct LogConfig;
 
 namespace kfk::server {
 
+namespace group {
+class GroupCoordinator;
+class OffsetsTopicStore;
+}  // namespace group
+
 class BrokerDispatcher;
 class Controller;
 class FetchManager;
@@ -59,6 +64,8 @@ class Broker {
   storage::LogManager& logs() { return *logs_; }
   Controller& controller() { return *controller_; }
   FetchManager& fetch_manager() { return *fetch_; }
+  group::GroupCoordinator& group_coordinator() { return *coordinator_; }
+  group::OffsetsTopicStore& offsets_store() { return *offsets_store_; }
   ReactorPool& reactors() { return *reactors_; }
   // The storage settings a topic's partitions use, from `image`.
   storage::LogConfig log_config(const MetadataImage& image, const TopicState& topic) const;
@@ -71,6 +78,8 @@ class Broker {
   // The background duties of the storage: flush.ms, retention, checkpoints, producer expiry.
   void maintenance_loop();
   std::string open_storage(MetadataImage base);
+  // Loads the groups from __consumer_offsets and starts the coordinator's timers.
+  std::string open_group_coordinator();
 
   config::BrokerConfig config_;
   std::string cluster_id_;
@@ -80,6 +89,8 @@ class Broker {
   std::unique_ptr<storage::LogManager> logs_;
   std::unique_ptr<Controller> controller_;
   std::unique_ptr<FetchManager> fetch_;
+  std::unique_ptr<group::OffsetsTopicStore> offsets_store_;
+  std::unique_ptr<group::GroupCoordinator> coordinator_;
   mutable std::mutex image_mutex_;
   std::shared_ptr<const MetadataImage> image_;
   std::thread maintenance_;

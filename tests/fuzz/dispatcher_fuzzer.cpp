@@ -7,6 +7,7 @@
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
@@ -17,6 +18,7 @@
 #include "core/config/broker_config.h"
 #include "core/protocol/api_keys.h"
 #include "core/protocol/messages/fetch.h"
+#include "core/protocol/messages/join_group.h"
 #include "core/protocol/messages/request_header.h"
 #include "core/protocol/reader.h"
 #include "core/protocol/writer.h"
@@ -39,7 +41,9 @@ struct Fixture {
     dir = ::mkdtemp(pattern);
     auto config = config::load_broker_config(
         std::nullopt, {"listeners=PLAINTEXT://127.0.0.1:0", "log.dirs=" + dir.string(),
-                       "num.partitions=2", "log.segment.bytes=1048576", "num.reactor.threads=1"});
+                       "num.partitions=2", "log.segment.bytes=1048576", "num.reactor.threads=1",
+                       "offsets.topic.num.partitions=2", "group.initial.rebalance.delay.ms=0",
+                       "group.min.session.timeout.ms=1"});
     if (!config) abort();
     broker = std::make_unique<server::Broker>(std::move(config).value());
     if (!broker->start().empty()) abort();
@@ -59,20 +63,42 @@ Fixture& fixture() {
   return f;
 }
 
-// Long polls would make the fuzzer wait out max_wait_ms: cap it for Fetch requests that decode.
-std::optional<protocol::Bytes> cap_fetch_wait(const uint8_t* data, size_t size, int16_t version) {
+// Requests that wait would make the fuzzer wait them out: Fetch long polls (max_wait_ms) and
+// JoinGroup/SyncGroup rounds (bounded by the members' session and rebalance timeouts). Those
+// are capped for requests that decode; `cap` returns false when nothing needs changing.
+template <class Request, class Cap>
+std::optional<protocol::Bytes> cap_waits(const uint8_t* data, size_t size, int16_t version, Cap cap) {
   protocol::Reader r(data, size);
   protocol::RequestHeader header;
-  if (!header.decode(r, protocol::request_header_version(1, version))) return std::nullopt;
+  if (!header.decode(r, protocol::request_header_version(Request::api_key, version)))
+    return std::nullopt;
   const size_t header_size = size - r.rest().size();
-  protocol::FetchRequest fetch;
-  if (!fetch.decode(r, version)) return std::nullopt;
-  if (fetch.max_wait_ms <= 5) return std::nullopt;
-  fetch.max_wait_ms = 5;
+  Request request;
+  if (!request.decode(r, version) || !cap(request)) return std::nullopt;
   protocol::Writer w(size + 16);
   w.write_raw(std::span(data, header_size));
-  fetch.encode(w, version);
+  request.encode(w, version);
   return w.take();
+}
+
+std::optional<protocol::Bytes> cap_request(const uint8_t* data, size_t size, int16_t key, int16_t version) {
+  if (key == protocol::FetchRequest::api_key &&
+      version >= protocol::FetchRequest::min_version && version <= protocol::FetchRequest::max_version)
+    return cap_waits<protocol::FetchRequest>(data, size, version, [](protocol::FetchRequest& f) {
+      if (f.max_wait_ms <= 5) return false;
+      f.max_wait_ms = 5;
+      return true;
+    });
+  if (key == protocol::JoinGroupRequest::api_key &&
+      version >= protocol::JoinGroupRequest::min_version &&
+      version <= protocol::JoinGroupRequest::max_version)
+    return cap_waits<protocol::JoinGroupRequest>(data, size, version, [](protocol::JoinGroupRequest& j) {
+      if (j.session_timeout_ms <= 5 && j.rebalance_timeout_ms <= 5) return false;
+      j.session_timeout_ms = std::min(j.session_timeout_ms, 5);
+      j.rebalance_timeout_ms = std::min(j.rebalance_timeout_ms, 5);
+      return true;
+    });
+  return std::nullopt;
 }
 
 }  // namespace
@@ -84,7 +110,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const int16_t version = peek.read_int16("api version");
   if (!peek.ok()) return 0;
   std::optional<protocol::Bytes> capped;
-  if (key == 1) capped = cap_fetch_wait(data, size, version);
+  capped = cap_request(data, size, key, version);
   std::span<const uint8_t> frame =
       capped ? std::span<const uint8_t>(*capped) : std::span<const uint8_t>(data, size);
 

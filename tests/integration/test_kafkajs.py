@@ -1,13 +1,11 @@
 """kafkajs (the Node.js client) against the broker: its admin client creates and describes a
 topic and reads offsets (ListOffsets), its producer sends keyed records with headers with each
-codec it supports out of the box, and confluent-kafka reads them back without a group. The
-kafkajs consumer needs a consumer group; its test runs once the broker advertises the group
-APIs. The npm packages come from tests/integration/js (scripts/install-deps runs `npm ci`)."""
+codec it supports out of the box, and confluent-kafka reads them back without a group; a
+kafkajs consumer in a group reads them too. The npm packages come from tests/integration/js (scripts/install-deps runs `npm ci`)."""
 
 import json
 import os
 import shutil
-import socket
 import struct
 import subprocess
 import time
@@ -23,40 +21,11 @@ pytestmark = pytest.mark.skipif(
     NODE is None or not os.path.isdir(os.path.join(JS, "node_modules", "kafkajs")),
     reason="node or kafkajs missing: run scripts/install-deps")
 
-# What kafkajs's consumer needs: FindCoordinator, JoinGroup, Heartbeat, SyncGroup,
-# OffsetCommit, OffsetFetch.
-GROUP_APIS = {10: "FindCoordinator", 11: "JoinGroup", 12: "Heartbeat", 14: "SyncGroup",
-              8: "OffsetCommit", 9: "OffsetFetch"}
-
-
 def run_js(*args, timeout=60):
     proc = subprocess.run([NODE, os.path.join(JS, "roundtrip.js"), *args], capture_output=True,
                           text=True, timeout=timeout)
     assert proc.returncode == 0, f"roundtrip.js {args[0]} failed:\n{proc.stderr}"
     return json.loads(proc.stdout)
-
-
-def advertised_apis(bootstrap, timeout=10.0):
-    """The API keys the broker lists in an ApiVersions v0 response."""
-    host, port = bootstrap.rsplit(":", 1)
-    client_id = b"kfk-test"
-    body = struct.pack(">hhih", 18, 0, 1, len(client_id)) + client_id
-    with socket.create_connection((host, int(port)), timeout=timeout) as s:
-        s.sendall(struct.pack(">i", len(body)) + body)
-
-        def read(n):
-            buf = b""
-            while len(buf) < n:
-                chunk = s.recv(n - len(buf))
-                assert chunk, "broker closed the connection"
-                buf += chunk
-            return buf
-
-        (size,) = struct.unpack(">i", read(4))
-        data = read(size)
-    correlation, error, count = struct.unpack_from(">ihi", data)
-    assert (correlation, error) == (1, 0)
-    return {struct.unpack_from(">h", data, 10 + 6 * i)[0] for i in range(count)}
 
 
 def read_back(bootstrap, topic, ends):
@@ -153,11 +122,6 @@ def test_kafkajs_admin_and_producer(broker):
 
 
 def test_kafkajs_consumer(broker):
-    missing = [name for key, name in GROUP_APIS.items()
-               if key not in advertised_apis(broker.bootstrap)]
-    if missing:
-        pytest.skip("kafkajs consumers need consumer groups, not served yet (missing: "
-                    + ", ".join(missing) + ")")
     topic = "kafkajs-consume"
     out = produce_with_kafkajs(broker, topic)
     sent = [r for batch in out["sent"] for r in batch["records"]]

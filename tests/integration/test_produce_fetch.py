@@ -71,10 +71,9 @@ def test_kcat_round_trip(broker, codec):
         assert (m["key"] or "") == key
         assert m["payload"] == value
         assert m["headers"] == ["h1", "one", "h2", ""]
-    # The producer's codec is kept on disk (compression.type=producer). librdkafka 2.0
-    # enables lz4 only for brokers serving FindCoordinator v0, which comes with consumer
-    # groups; until then it sends lz4 batches uncompressed (kafka-python covers lz4 on disk).
-    assert first_batch_codec(broker, topic) == (0 if codec == "lz4" else CODEC_IDS[codec])
+    # The producer's codec is kept on disk (compression.type=producer). (librdkafka 2.0
+    # enables lz4 only with brokers that serve FindCoordinator v0.)
+    assert first_batch_codec(broker, topic) == CODEC_IDS[codec]
 
 
 @pytest.mark.parametrize("codec", CODECS)

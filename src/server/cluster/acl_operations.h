@@ -41,4 +41,7 @@ inline constexpr int32_t kClusterOperations = operation_bits(
      AclOperation::cluster_action, AclOperation::describe_configs, AclOperation::alter_configs,
      AclOperation::idempotent_write, AclOperation::create_tokens, AclOperation::describe_tokens});
 
+inline constexpr int32_t kGroupOperations =
+    operation_bits({AclOperation::read, AclOperation::delete_, AclOperation::describe});
+
 }  // namespace kfk::server

@@ -10,19 +10,30 @@
 #include "server/handlers/api_versions.h"
 #include "server/handlers/create_partitions.h"
 #include "server/handlers/create_topics.h"
+#include "server/handlers/delete_groups.h"
 #include "server/handlers/delete_records.h"
 #include "server/handlers/delete_topics.h"
 #include "server/handlers/describe_cluster.h"
 #include "server/handlers/describe_configs.h"
+#include "server/handlers/describe_groups.h"
 #include "server/handlers/describe_log_dirs.h"
 #include "server/handlers/describe_topic_partitions.h"
 #include "server/handlers/fetch.h"
+#include "server/handlers/find_coordinator.h"
 #include "server/handlers/handlers.h"
+#include "server/handlers/heartbeat.h"
 #include "server/handlers/incremental_alter_configs.h"
 #include "server/handlers/init_producer_id.h"
+#include "server/handlers/join_group.h"
+#include "server/handlers/leave_group.h"
+#include "server/handlers/list_groups.h"
 #include "server/handlers/list_offsets.h"
 #include "server/handlers/metadata.h"
+#include "server/handlers/offset_commit.h"
+#include "server/handlers/offset_delete.h"
+#include "server/handlers/offset_fetch.h"
 #include "server/handlers/produce.h"
+#include "server/handlers/sync_group.h"
 
 namespace kfk::server {
 
@@ -34,7 +45,10 @@ using AllHandlers =
                CreatePartitionsHandler, DescribeConfigsHandler, AlterConfigsHandler,
                IncrementalAlterConfigsHandler, DescribeClusterHandler,
                DescribeTopicPartitionsHandler, ProduceHandler, FetchHandler, ListOffsetsHandler,
-               InitProducerIdHandler, DeleteRecordsHandler, DescribeLogDirsHandler>;
+               InitProducerIdHandler, DeleteRecordsHandler, DescribeLogDirsHandler,
+               FindCoordinatorHandler, JoinGroupHandler, SyncGroupHandler, HeartbeatHandler,
+               LeaveGroupHandler, OffsetCommitHandler, OffsetFetchHandler, ListGroupsHandler,
+               DescribeGroupsHandler, DeleteGroupsHandler, OffsetDeleteHandler>;
 
 using Invoke = asio::awaitable<RequestOutcome> (*)(RequestContext&, protocol::Reader&);
 

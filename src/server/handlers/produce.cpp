@@ -186,6 +186,10 @@ void produce_partition(Broker& broker, const std::shared_ptr<const MetadataImage
       if (p.partition == data.index) part = &p;
   if (part == nullptr) return fail(out, ErrorCode::unknown_topic_or_partition);
   if (part->leader != broker.config().node_id) return fail(out, ErrorCode::not_leader_or_follower);
+  // The coordinators own the internal topics; a client's records would corrupt their state.
+  if (topic->internal)
+    return fail(out, ErrorCode::invalid_topic_exception,
+                fmt::format("Cannot append to internal topic {}", topic_name));
   const ProduceSettings& settings = settings_for(broker, image, *topic);
   if (acks == -1 && static_cast<int32_t>(part->isr.size()) < settings.min_insync_replicas)
     return fail(

@@ -1,0 +1,1095 @@
+#include "server/group/group_coordinator.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "server/group/group_records.h"
+
+namespace kfk::server::group {
+
+using protocol::ErrorCode;
+
+namespace {
+
+int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::chrono::milliseconds ms(int64_t v) { return std::chrono::milliseconds(v); }
+
+// "<prefix>-<uuid>", as Kafka names members (the client id, or the instance id when static).
+std::string new_member_id(const std::string& prefix) {
+  const auto u = protocol::Uuid::random().bytes;
+  std::string hex;
+  for (size_t i = 0; i < u.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) hex += '-';
+    hex += fmt::format("{:02x}", u[i]);
+  }
+  return prefix + "-" + hex;
+}
+
+// Storage failures as Kafka's coordinator reports them to group members.
+ErrorCode member_error_for_store(ErrorCode e) {
+  switch (e) {
+    case ErrorCode::none:
+      return e;
+    case ErrorCode::unknown_topic_or_partition:
+    case ErrorCode::not_enough_replicas:
+    case ErrorCode::not_enough_replicas_after_append:
+    case ErrorCode::request_timed_out:
+      return ErrorCode::coordinator_not_available;
+    case ErrorCode::not_leader_or_follower:
+    case ErrorCode::kafka_storage_error:
+      return ErrorCode::not_coordinator;
+    case ErrorCode::message_too_large:
+    case ErrorCode::record_list_too_large:
+    case ErrorCode::invalid_fetch_size:
+      return ErrorCode::unknown_server_error;
+    default:
+      return e;
+  }
+}
+
+ErrorCode commit_error_for_store(ErrorCode e) {
+  switch (e) {
+    case ErrorCode::message_too_large:
+    case ErrorCode::record_list_too_large:
+    case ErrorCode::invalid_fetch_size:
+      return ErrorCode::invalid_commit_offset_size;
+    default:
+      return member_error_for_store(e);
+  }
+}
+
+bool same_protocols(const Member& m, const JoinRequest& req) {
+  if (m.protocols.size() != req.protocols.size()) return false;
+  for (size_t i = 0; i < m.protocols.size(); ++i)
+    if (m.protocols[i] != req.protocols[i]) return false;
+  return true;
+}
+
+}  // namespace
+
+GroupCoordinator::GroupCoordinator(CoordinatorConfig config, GroupStore& store)
+    : config_(config), store_(store) {}
+
+GroupCoordinator::~GroupCoordinator() { shutdown(); }
+
+// --- lifecycle --------------------------------------------------------------------------
+
+ErrorCode GroupCoordinator::load() {
+  Lock lock(mu_);
+  const int32_t partitions = store_.partitions();
+  size_t records = 0;
+  for (int32_t p = 0; p < partitions; ++p) {
+    auto visit = [&](std::optional<std::span<const uint8_t>> key,
+                     std::optional<std::span<const uint8_t>> value) {
+      std::string error;
+      auto rec = parse_stored_record(key, value, error);
+      if (!rec) {
+        spdlog::warn("__consumer_offsets-{}: skipping a record: {}", p, error);
+        return;
+      }
+      ++records;
+      if (rec->kind == StoredRecord::Kind::offset_commit) {
+        if (rec->offset) {
+          get_or_create(rec->group_id).offsets[rec->partition] = std::move(*rec->offset);
+        } else if (Group* g = find(rec->group_id)) {
+          g->offsets.erase(rec->partition);
+        }
+        return;
+      }
+      if (rec->group_tombstone) {
+        // The group was deleted; offsets committed after the tombstone come later.
+        if (Group* g = find(rec->group_id)) {
+          g->members.clear();
+          g->static_members.clear();
+          g->offsets.clear();
+          g->protocol_type.reset();
+          g->protocol_name.reset();
+          g->leader_id.reset();
+          g->generation_id = 0;
+          g->state = GroupState::empty;
+        }
+        return;
+      }
+      Group& g = get_or_create(rec->group_id);
+      auto offsets = std::move(g.offsets);
+      g = std::move(rec->group);
+      g.offsets = std::move(offsets);
+    };
+    if (auto err = store_.read_all(p, visit); err != ErrorCode::none) return err;
+  }
+  // Loaded members must heartbeat within their session timeout, or they are removed.
+  const auto now = Clock::now();
+  for (auto it = groups_.begin(); it != groups_.end();) {
+    Group& g = *it->second;
+    if (g.members.empty() && g.offsets.empty() && !g.protocol_type) {
+      it = groups_.erase(it);
+      continue;
+    }
+    for (auto& [id, m] : g.members) {
+      m.heartbeat_deadline = now + ms(m.session_timeout_ms);
+      schedule(g, m.heartbeat_deadline);
+    }
+    ++it;
+  }
+  if (records > 0)
+    spdlog::info("group coordinator: loaded {} groups from {} records of __consumer_offsets",
+                 groups_.size(), records);
+  return ErrorCode::none;
+}
+
+void GroupCoordinator::start() {
+  Lock lock(mu_);
+  if (timer_.joinable()) return;
+  stopping_ = false;
+  timer_ = std::thread([this] { timer_loop(); });
+}
+
+void GroupCoordinator::shutdown() {
+  {
+    Lock lock(mu_);
+    stopping_ = true;
+    for (auto& [id, g] : groups_) {
+      for (auto& [mid, m] : g->members) {
+        if (m.awaiting_join) {
+          JoinResult r;
+          r.error = ErrorCode::not_coordinator;
+          r.member_id = m.member_id;
+          std::exchange(m.awaiting_join, nullptr)(std::move(r));
+        }
+        if (m.awaiting_sync) {
+          SyncResult r;
+          r.error = ErrorCode::not_coordinator;
+          std::exchange(m.awaiting_sync, nullptr)(std::move(r));
+        }
+      }
+    }
+  }
+  timer_wake_.notify_all();
+  if (timer_.joinable()) timer_.join();
+}
+
+size_t GroupCoordinator::group_count() const {
+  Lock lock(mu_);
+  return groups_.size();
+}
+
+Group* GroupCoordinator::find(const std::string& group_id) {
+  auto it = groups_.find(group_id);
+  return it == groups_.end() ? nullptr : it->second.get();
+}
+
+const Group* GroupCoordinator::find(const std::string& group_id) const {
+  auto it = groups_.find(group_id);
+  return it == groups_.end() ? nullptr : it->second.get();
+}
+
+Group& GroupCoordinator::get_or_create(const std::string& group_id) {
+  auto& slot = groups_[group_id];
+  if (!slot) {
+    slot = std::make_unique<Group>();
+    slot->group_id = group_id;
+    slot->state_timestamp_ms = wall_ms();
+  }
+  return *slot;
+}
+
+void GroupCoordinator::transition(Group& g, GroupState state) {
+  if (g.state == state) return;
+  spdlog::debug("group {}: {} -> {}", g.group_id, state_name(g.state), state_name(state));
+  g.state = state;
+  g.state_timestamp_ms = wall_ms();
+}
+
+// --- JoinGroup --------------------------------------------------------------------------
+
+void GroupCoordinator::join_group(JoinRequest req, JoinCallback done) {
+  Lock lock(mu_);
+  auto fail = [&](ErrorCode e) {
+    JoinResult r;
+    r.error = e;
+    r.member_id = req.member_id;
+    done(std::move(r));
+  };
+  if (stopping_) return fail(ErrorCode::not_coordinator);
+  if (req.group_id.empty()) return fail(ErrorCode::invalid_group_id);
+  if (req.session_timeout_ms < config_.min_session_timeout_ms ||
+      req.session_timeout_ms > config_.max_session_timeout_ms)
+    return fail(ErrorCode::invalid_session_timeout);
+  if (req.rebalance_timeout_ms < 0) req.rebalance_timeout_ms = req.session_timeout_ms;
+  if (req.protocol_type.empty() || req.protocols.empty())
+    return fail(ErrorCode::inconsistent_group_protocol);
+
+  Group* existing = find(req.group_id);
+  if (existing == nullptr && !req.member_id.empty()) return fail(ErrorCode::unknown_member_id);
+  Group& g = existing != nullptr ? *existing : get_or_create(req.group_id);
+  if (g.state == GroupState::dead) return fail(ErrorCode::coordinator_not_available);
+
+  if (req.member_id.empty()) {
+    if (!g.supports_protocols(req.protocol_type, req.protocols)) {
+      if (existing == nullptr) maybe_remove(req.group_id);
+      return fail(ErrorCode::inconsistent_group_protocol);
+    }
+    if (req.group_instance_id && g.static_members.count(*req.group_instance_id))
+      return join_static_member(g, req, done);
+    return join_new_member(g, req, done);
+  }
+  join_known_member(g, req, done);
+}
+
+void GroupCoordinator::join_new_member(Group& g, JoinRequest& req, JoinCallback& done) {
+  if (g.members.size() + g.pending_members.size() >= static_cast<size_t>(config_.max_group_size)) {
+    JoinResult r;
+    r.error = ErrorCode::group_max_size_reached;
+    done(std::move(r));
+    return;
+  }
+  const std::string member_id =
+      new_member_id(req.group_instance_id ? *req.group_instance_id : req.client_id);
+  // KIP-394: a dynamic member first gets its id, and joins with it; a member that never
+  // comes back takes no part in the rebalance. Static members are known by instance id.
+  if (req.require_known_member_id && !req.group_instance_id) {
+    const auto deadline = Clock::now() + ms(req.session_timeout_ms);
+    g.pending_members[member_id] = deadline;
+    schedule(g, deadline);
+    JoinResult r;
+    r.error = ErrorCode::member_id_required;
+    r.member_id = member_id;
+    done(std::move(r));
+    return;
+  }
+  add_member(g, req, member_id, std::move(done));
+  prepare_rebalance(g, "a new member joined");
+  try_complete_join(g);
+}
+
+Member& GroupCoordinator::add_member(Group& g, const JoinRequest& req, std::string member_id,
+                                     JoinCallback done) {
+  Member m;
+  m.member_id = member_id;
+  m.group_instance_id = req.group_instance_id;
+  m.client_id = req.client_id;
+  m.client_host = req.client_host;
+  m.rebalance_timeout_ms = req.rebalance_timeout_ms;
+  m.session_timeout_ms = req.session_timeout_ms;
+  m.protocol_type = req.protocol_type;
+  m.protocols = req.protocols;
+  m.awaiting_join = std::move(done);
+  m.is_new = true;
+  m.new_member_deadline = Clock::now() + ms(config_.new_member_join_timeout_ms);
+  schedule(g, m.new_member_deadline);
+  if (g.members.empty()) g.protocol_type = req.protocol_type;
+  if (!g.leader_id) g.leader_id = member_id;
+  if (m.group_instance_id) g.static_members[*m.group_instance_id] = member_id;
+  g.new_member_added = true;
+  auto [it, inserted] = g.members.emplace(member_id, std::move(m));
+  touch(g, it->second);
+  return it->second;
+}
+
+void GroupCoordinator::update_member(Group& g, Member& m, const JoinRequest& req,
+                                     JoinCallback done) {
+  m.rebalance_timeout_ms = req.rebalance_timeout_ms;
+  m.session_timeout_ms = req.session_timeout_ms;
+  m.protocols = req.protocols;
+  m.client_id = req.client_id;
+  m.client_host = req.client_host;
+  if (m.awaiting_join) {
+    // A retried JoinGroup replaces the previous one, which gets no answer of its own.
+    JoinResult r;
+    r.error = ErrorCode::rebalance_in_progress;
+    r.member_id = m.member_id;
+    std::exchange(m.awaiting_join, nullptr)(std::move(r));
+  }
+  m.awaiting_join = std::move(done);
+  touch(g, m);
+}
+
+void GroupCoordinator::join_static_member(Group& g, JoinRequest& req, JoinCallback& done) {
+  const std::string instance = *req.group_instance_id;
+  const std::string old_id = g.static_members[instance];
+  auto node = g.members.extract(old_id);
+  if (node.empty()) {  // inconsistent mapping; treat as a new member
+    g.static_members.erase(instance);
+    return join_new_member(g, req, done);
+  }
+  Member m = std::move(node.mapped());
+  // The old incarnation is fenced: whatever it was waiting for fails.
+  if (m.awaiting_join) {
+    JoinResult r;
+    r.error = ErrorCode::fenced_instance_id;
+    r.member_id = old_id;
+    std::exchange(m.awaiting_join, nullptr)(std::move(r));
+  }
+  if (m.awaiting_sync) {
+    SyncResult r;
+    r.error = ErrorCode::fenced_instance_id;
+    std::exchange(m.awaiting_sync, nullptr)(std::move(r));
+  }
+  const std::string new_id = new_member_id(instance);
+  m.member_id = new_id;
+  const bool was_leader = g.leader_id == old_id;
+  if (was_leader) g.leader_id = new_id;
+  g.static_members[instance] = new_id;
+  if (g.pending_sync.erase(old_id) > 0) g.pending_sync.insert(new_id);
+  const bool protocols_unchanged = same_protocols(m, req);
+  auto [it, inserted] = g.members.emplace(new_id, std::move(m));
+  Member& member = it->second;
+
+  switch (g.state) {
+    case GroupState::stable:
+      if (protocols_unchanged) {
+        // KIP-345: the same instance comes back; it keeps its assignment, no rebalance.
+        const auto old_session = member.session_timeout_ms;
+        member.session_timeout_ms = req.session_timeout_ms;
+        member.rebalance_timeout_ms = req.rebalance_timeout_ms;
+        member.client_id = req.client_id;
+        member.client_host = req.client_host;
+        touch(g, member);
+        if (auto err = store_group(g); err != ErrorCode::none) {
+          // Undo the replacement: the old id stays valid.
+          member.session_timeout_ms = old_session;
+          auto back = g.members.extract(new_id);
+          back.key() = old_id;
+          back.mapped().member_id = old_id;
+          g.members.insert(std::move(back));
+          g.static_members[instance] = old_id;
+          if (was_leader) g.leader_id = old_id;
+          JoinResult r;
+          r.error = err;
+          done(std::move(r));
+          return;
+        }
+        const bool leader = g.leader_id == new_id;
+        JoinResult r = join_result(g, member, leader);
+        // The leader need not compute the assignment again (KIP-814; older clients do, and
+        // their SyncGroup in the Stable state changes nothing).
+        r.skip_assignment = leader && req.supports_skip_assignment;
+        done(std::move(r));
+        return;
+      }
+      update_member(g, member, req, std::move(done));
+      prepare_rebalance(g, "a static member rejoined with new protocols");
+      return;
+    case GroupState::completing_rebalance:
+      update_member(g, member, req, std::move(done));
+      prepare_rebalance(g, "a static member rejoined during the sync phase");
+      return;
+    case GroupState::preparing_rebalance:
+      update_member(g, member, req, std::move(done));
+      try_complete_join(g);
+      return;
+    case GroupState::empty:
+    case GroupState::dead:
+      update_member(g, member, req, std::move(done));
+      prepare_rebalance(g, "a static member joined");
+      return;
+  }
+}
+
+void GroupCoordinator::join_known_member(Group& g, JoinRequest& req, JoinCallback& done) {
+  auto fail = [&](ErrorCode e) {
+    JoinResult r;
+    r.error = e;
+    r.member_id = req.member_id;
+    done(std::move(r));
+  };
+  if (req.group_instance_id) {
+    auto it = g.static_members.find(*req.group_instance_id);
+    if (it != g.static_members.end() && it->second != req.member_id)
+      return fail(ErrorCode::fenced_instance_id);
+  }
+  if (auto pending = g.pending_members.find(req.member_id); pending != g.pending_members.end()) {
+    if (!g.supports_protocols(req.protocol_type, req.protocols))
+      return fail(ErrorCode::inconsistent_group_protocol);
+    g.pending_members.erase(pending);
+    add_member(g, req, req.member_id, std::move(done));
+    prepare_rebalance(g, "a new member joined");
+    try_complete_join(g);
+    return;
+  }
+  auto it = g.members.find(req.member_id);
+  if (it == g.members.end()) return fail(ErrorCode::unknown_member_id);
+  if (!g.supports_protocols(req.protocol_type, req.protocols))
+    return fail(ErrorCode::inconsistent_group_protocol);
+  Member& m = it->second;
+  switch (g.state) {
+    case GroupState::preparing_rebalance:
+      update_member(g, m, req, std::move(done));
+      try_complete_join(g);
+      return;
+    case GroupState::completing_rebalance:
+      if (same_protocols(m, req)) {
+        // The member missed the JoinGroup response: give it again.
+        touch(g, m);
+        done(join_result(g, m, g.leader_id == m.member_id));
+        return;
+      }
+      update_member(g, m, req, std::move(done));
+      prepare_rebalance(g, "a member changed its protocols");
+      return;
+    case GroupState::stable:
+      if (g.leader_id == m.member_id || !same_protocols(m, req)) {
+        // The leader rejoining (say, its subscription changed) or new protocols: rebalance.
+        update_member(g, m, req, std::move(done));
+        prepare_rebalance(g, "the leader or a member's protocols changed");
+        return;
+      }
+      touch(g, m);
+      done(join_result(g, m, false));
+      return;
+    case GroupState::empty:
+    case GroupState::dead:
+      return fail(ErrorCode::unknown_member_id);
+  }
+}
+
+JoinResult GroupCoordinator::join_result(const Group& g, const Member& m, bool with_members) const {
+  JoinResult r;
+  r.generation_id = g.generation_id;
+  r.protocol_type = g.protocol_type;
+  r.protocol_name = g.protocol_name;
+  r.leader = g.leader_id.value_or("");
+  r.member_id = m.member_id;
+  if (with_members && g.protocol_name) {
+    for (const auto& [id, other] : g.members) {
+      JoinResult::Member jm;
+      jm.member_id = id;
+      jm.group_instance_id = other.group_instance_id;
+      if (const auto* metadata = other.metadata_for(*g.protocol_name)) jm.metadata = *metadata;
+      r.members.push_back(std::move(jm));
+    }
+  }
+  return r;
+}
+
+void GroupCoordinator::prepare_rebalance(Group& g, const char* reason) {
+  if (g.state == GroupState::preparing_rebalance) return;
+  if (g.state == GroupState::completing_rebalance) reset_awaiting_sync(g, ErrorCode::rebalance_in_progress);
+  g.pending_sync.clear();
+  const auto now = Clock::now();
+  if (g.state == GroupState::empty) {
+    // The first members of an empty group wait group.initial.rebalance.delay.ms for others,
+    // extended while more arrive, up to the rebalance timeout.
+    g.initial_delay = true;
+    const int32_t delay = config_.initial_rebalance_delay_ms;
+    g.initial_delay_remaining_ms = std::max(g.max_rebalance_timeout_ms() - delay, 0);
+    g.rebalance_deadline = now + ms(delay);
+  } else {
+    g.initial_delay = false;
+    g.rebalance_deadline = now + ms(g.max_rebalance_timeout_ms());
+  }
+  g.new_member_added = false;
+  spdlog::info("group {}: preparing to rebalance (generation {}): {}", g.group_id,
+               g.generation_id, reason);
+  transition(g, GroupState::preparing_rebalance);
+  schedule(g, g.rebalance_deadline);
+}
+
+void GroupCoordinator::try_complete_join(Group& g) {
+  if (g.state != GroupState::preparing_rebalance || g.initial_delay) return;
+  if (g.all_members_joined()) complete_join(g);
+}
+
+void GroupCoordinator::complete_join(Group& g) {
+  g.initial_delay = false;
+  // Dynamic members that did not join again are out; static ones keep their place until
+  // their session expires.
+  std::vector<std::string> gone;
+  for (const auto& [id, m] : g.members)
+    if (!m.awaiting_join && !m.group_instance_id) gone.push_back(id);
+  for (const auto& id : gone) remove_member(g, id, "did not join within the rebalance timeout");
+  if (g.state != GroupState::preparing_rebalance) return;  // removal already completed it
+
+  ++g.generation_id;
+  if (g.members.empty()) {
+    g.protocol_name.reset();
+    g.leader_id.reset();
+    transition(g, GroupState::empty);
+    if (auto err = store_group(g); err != ErrorCode::none)
+      spdlog::warn("group {}: could not store the empty group: {}", g.group_id,
+                   protocol::error_name(static_cast<int16_t>(err)));
+    spdlog::info("group {}: generation {} is empty", g.group_id, g.generation_id);
+    return;
+  }
+  // The leader must be among the members that joined.
+  auto leader = g.leader_id ? g.members.find(*g.leader_id) : g.members.end();
+  if (leader == g.members.end() || !leader->second.awaiting_join) {
+    for (const auto& [id, m] : g.members) {
+      if (m.awaiting_join) {
+        g.leader_id = id;
+        break;
+      }
+    }
+  }
+  g.protocol_name = g.select_protocol();
+  transition(g, GroupState::completing_rebalance);
+  spdlog::info("group {}: generation {} with {} members (protocol {}, leader {})", g.group_id,
+               g.generation_id, g.members.size(), g.protocol_name.value_or("-"),
+               g.leader_id.value_or("-"));
+  const auto now = Clock::now();
+  for (auto& [id, m] : g.members) {
+    g.pending_sync.insert(id);
+    if (!m.awaiting_join) continue;
+    JoinResult r = join_result(g, m, g.leader_id == id);
+    m.is_new = false;
+    touch(g, m);
+    std::exchange(m.awaiting_join, nullptr)(std::move(r));
+  }
+  // The leader's SyncGroup is due within the rebalance timeout.
+  g.rebalance_deadline = now + ms(g.max_rebalance_timeout_ms());
+  schedule(g, g.rebalance_deadline);
+}
+
+void GroupCoordinator::remove_member(Group& g, const std::string& member_id, const char* reason) {
+  auto it = g.members.find(member_id);
+  if (it == g.members.end()) return;
+  Member m = std::move(it->second);
+  g.members.erase(it);
+  spdlog::info("group {}: member {} removed: {}", g.group_id, member_id, reason);
+  if (m.group_instance_id) {
+    auto s = g.static_members.find(*m.group_instance_id);
+    if (s != g.static_members.end() && s->second == member_id) g.static_members.erase(s);
+  }
+  g.pending_sync.erase(member_id);
+  if (m.awaiting_join) {
+    JoinResult r;
+    r.error = ErrorCode::unknown_member_id;
+    r.member_id = member_id;
+    m.awaiting_join(std::move(r));
+  }
+  if (m.awaiting_sync) {
+    SyncResult r;
+    r.error = ErrorCode::unknown_member_id;
+    m.awaiting_sync(std::move(r));
+  }
+  if (g.leader_id == member_id) {
+    if (g.members.empty()) {
+      g.leader_id.reset();
+    } else {
+      g.leader_id = g.members.begin()->first;
+    }
+  }
+  switch (g.state) {
+    case GroupState::stable:
+    case GroupState::completing_rebalance:
+      prepare_rebalance(g, reason);
+      break;
+    case GroupState::preparing_rebalance:
+      try_complete_join(g);
+      break;
+    default:
+      break;
+  }
+}
+
+void GroupCoordinator::reset_awaiting_sync(Group& g, ErrorCode error) {
+  for (auto& [id, m] : g.members) {
+    if (!m.awaiting_sync) continue;
+    SyncResult r;
+    r.error = error;
+    std::exchange(m.awaiting_sync, nullptr)(std::move(r));
+  }
+}
+
+// --- SyncGroup --------------------------------------------------------------------------
+
+void GroupCoordinator::sync_group(SyncRequest req, SyncCallback done) {
+  Lock lock(mu_);
+  auto fail = [&](ErrorCode e) {
+    SyncResult r;
+    r.error = e;
+    done(std::move(r));
+  };
+  if (stopping_) return fail(ErrorCode::not_coordinator);
+  if (req.group_id.empty()) return fail(ErrorCode::invalid_group_id);
+  Group* gp = find(req.group_id);
+  if (gp == nullptr) return fail(ErrorCode::unknown_member_id);
+  Group& g = *gp;
+  if (g.state == GroupState::dead) return fail(ErrorCode::coordinator_not_available);
+  if (req.group_instance_id) {
+    auto s = g.static_members.find(*req.group_instance_id);
+    if (s != g.static_members.end() && s->second != req.member_id)
+      return fail(ErrorCode::fenced_instance_id);
+  }
+  auto it = g.members.find(req.member_id);
+  if (it == g.members.end()) return fail(ErrorCode::unknown_member_id);
+  if (req.generation_id != g.generation_id) return fail(ErrorCode::illegal_generation);
+  if ((req.protocol_type && *req.protocol_type != g.protocol_type) ||
+      (req.protocol_name && *req.protocol_name != g.protocol_name))
+    return fail(ErrorCode::inconsistent_group_protocol);
+  Member& m = it->second;
+  switch (g.state) {
+    case GroupState::empty:
+    case GroupState::dead:
+      return fail(ErrorCode::unknown_member_id);
+    case GroupState::preparing_rebalance:
+      return fail(ErrorCode::rebalance_in_progress);
+    case GroupState::stable: {
+      touch(g, m);
+      SyncResult r;
+      r.protocol_type = g.protocol_type;
+      r.protocol_name = g.protocol_name;
+      r.assignment = m.assignment;
+      done(std::move(r));
+      return;
+    }
+    case GroupState::completing_rebalance:
+      break;
+  }
+  touch(g, m);
+  g.pending_sync.erase(m.member_id);
+  if (m.awaiting_sync) {
+    SyncResult r;
+    r.error = ErrorCode::rebalance_in_progress;
+    std::exchange(m.awaiting_sync, nullptr)(std::move(r));
+  }
+  m.awaiting_sync = std::move(done);
+  if (g.leader_id != m.member_id) return;
+
+  // The leader's assignment: members it leaves out get an empty one.
+  std::map<std::string, protocol::Bytes> assignment;
+  for (auto& [id, bytes] : req.assignments) assignment[id] = std::move(bytes);
+  std::map<std::string, protocol::Bytes> previous;
+  for (auto& [id, member] : g.members) {
+    previous[id] = std::move(member.assignment);
+    auto a = assignment.find(id);
+    member.assignment = a == assignment.end() ? protocol::Bytes{} : std::move(a->second);
+  }
+  const ErrorCode err = store_group(g);
+  if (err != ErrorCode::none) {
+    for (auto& [id, member] : g.members) member.assignment = std::move(previous[id]);
+    reset_awaiting_sync(g, err);
+    prepare_rebalance(g, "the group's assignment could not be stored");
+    return;
+  }
+  transition(g, GroupState::stable);
+  g.pending_sync.clear();
+  for (auto& [id, member] : g.members) {
+    if (!member.awaiting_sync) continue;
+    SyncResult r;
+    r.protocol_type = g.protocol_type;
+    r.protocol_name = g.protocol_name;
+    r.assignment = member.assignment;
+    std::exchange(member.awaiting_sync, nullptr)(std::move(r));
+  }
+}
+
+// --- Heartbeat and LeaveGroup -----------------------------------------------------------
+
+ErrorCode GroupCoordinator::heartbeat(const std::string& group_id, const std::string& member_id,
+                                      const std::optional<std::string>& group_instance_id,
+                                      int32_t generation_id) {
+  Lock lock(mu_);
+  if (stopping_) return ErrorCode::not_coordinator;
+  if (group_id.empty()) return ErrorCode::invalid_group_id;
+  Group* g = find(group_id);
+  if (g == nullptr) return ErrorCode::unknown_member_id;
+  if (g->state == GroupState::dead) return ErrorCode::coordinator_not_available;
+  if (group_instance_id) {
+    auto s = g->static_members.find(*group_instance_id);
+    if (s != g->static_members.end() && s->second != member_id) return ErrorCode::fenced_instance_id;
+  }
+  auto it = g->members.find(member_id);
+  if (g->state == GroupState::empty || it == g->members.end()) return ErrorCode::unknown_member_id;
+  if (generation_id != g->generation_id) return ErrorCode::illegal_generation;
+  touch(*g, it->second);
+  if (g->state == GroupState::preparing_rebalance) return ErrorCode::rebalance_in_progress;
+  return ErrorCode::none;
+}
+
+std::vector<ErrorCode> GroupCoordinator::leave_group(const std::string& group_id,
+                                                     const std::vector<LeavingMember>& members,
+                                                     ErrorCode& group_error) {
+  Lock lock(mu_);
+  group_error = ErrorCode::none;
+  std::vector<ErrorCode> errors(members.size(), ErrorCode::none);
+  if (stopping_) {
+    group_error = ErrorCode::not_coordinator;
+    return errors;
+  }
+  if (group_id.empty()) {
+    group_error = ErrorCode::invalid_group_id;
+    return errors;
+  }
+  Group* g = find(group_id);
+  if (g == nullptr || g->state == GroupState::dead) {
+    std::fill(errors.begin(), errors.end(), ErrorCode::unknown_member_id);
+    return errors;
+  }
+  for (size_t i = 0; i < members.size(); ++i) {
+    const auto& leaving = members[i];
+    std::string id = leaving.member_id;
+    if (leaving.group_instance_id) {
+      auto s = g->static_members.find(*leaving.group_instance_id);
+      if (s == g->static_members.end()) {
+        errors[i] = ErrorCode::unknown_member_id;
+        continue;
+      }
+      // An admin may remove a static member by instance id alone (member id "").
+      if (!id.empty() && s->second != id) {
+        errors[i] = ErrorCode::fenced_instance_id;
+        continue;
+      }
+      id = s->second;
+    }
+    if (g->pending_members.erase(id) > 0) continue;
+    if (!g->has_member(id)) {
+      errors[i] = ErrorCode::unknown_member_id;
+      continue;
+    }
+    remove_member(*g, id, "the member left the group");
+  }
+  return errors;
+}
+
+// --- offsets ----------------------------------------------------------------------------
+
+std::vector<ErrorCode> GroupCoordinator::commit_offsets(const CommitRequest& req) {
+  Lock lock(mu_);
+  std::vector<ErrorCode> errors(req.partitions.size(), ErrorCode::none);
+  auto fail_all = [&](ErrorCode e) {
+    std::fill(errors.begin(), errors.end(), e);
+    return errors;
+  };
+  if (stopping_) return fail_all(ErrorCode::not_coordinator);
+  Group* g = find(req.group_id);
+  if (g == nullptr) {
+    // Offsets of a group that does not use the coordinator for membership (admin tools,
+    // assign()-only consumers): the group is created empty.
+    if (req.generation_id >= 0) return fail_all(ErrorCode::illegal_generation);
+    g = &get_or_create(req.group_id);
+  } else if (g->state == GroupState::dead) {
+    return fail_all(ErrorCode::coordinator_not_available);
+  } else if (req.generation_id < 0 && g->state == GroupState::empty) {
+    // Admin commit to an empty group.
+  } else if (req.generation_id >= 0 || !req.member_id.empty() || req.group_instance_id) {
+    if (req.group_instance_id) {
+      auto s = g->static_members.find(*req.group_instance_id);
+      if (s != g->static_members.end() && s->second != req.member_id)
+        return fail_all(ErrorCode::fenced_instance_id);
+    }
+    auto it = g->members.find(req.member_id);
+    if (it == g->members.end()) return fail_all(ErrorCode::unknown_member_id);
+    if (req.generation_id != g->generation_id) return fail_all(ErrorCode::illegal_generation);
+    if (g->state == GroupState::completing_rebalance)
+      return fail_all(ErrorCode::rebalance_in_progress);
+    touch(*g, it->second);
+  } else {
+    // Generation -1 without a member id, while the group has members.
+    return fail_all(ErrorCode::unknown_member_id);
+  }
+
+  const int64_t now = wall_ms();
+  std::vector<StoreRecord> records;
+  std::vector<std::pair<TopicPartitionKey, CommittedOffset>> accepted;
+  for (size_t i = 0; i < req.partitions.size(); ++i) {
+    const auto& p = req.partitions[i];
+    if (p.metadata && p.metadata->size() > static_cast<size_t>(config_.offset_metadata_max_bytes)) {
+      errors[i] = ErrorCode::offset_metadata_too_large;
+      continue;
+    }
+    CommittedOffset c;
+    c.offset = p.offset;
+    c.leader_epoch = p.leader_epoch;
+    c.metadata = p.metadata.value_or("");
+    c.commit_timestamp_ms = now;
+    records.push_back({offset_commit_key(req.group_id, p.tp), offset_commit_value(c)});
+    accepted.emplace_back(p.tp, std::move(c));
+  }
+  if (records.empty()) return errors;
+  if (auto err = store(req.group_id, records); err != ErrorCode::none) {
+    const ErrorCode e = commit_error_for_store(err);
+    for (size_t i = 0; i < errors.size(); ++i)
+      if (errors[i] == ErrorCode::none) errors[i] = e;
+    return errors;
+  }
+  for (auto& [tp, c] : accepted) g->offsets[tp] = std::move(c);
+  return errors;
+}
+
+ErrorCode GroupCoordinator::fetch_offsets(
+    const std::string& group_id,
+    const std::optional<std::vector<std::pair<std::string, std::vector<int32_t>>>>& topics,
+    std::vector<FetchedOffset>& out) {
+  Lock lock(mu_);
+  if (stopping_) return ErrorCode::not_coordinator;
+  const Group* g = find(group_id);
+  if (!topics) {
+    if (g == nullptr) return ErrorCode::none;
+    for (const auto& [tp, c] : g->offsets) {
+      FetchedOffset f;
+      f.tp = tp;
+      f.offset = c.offset;
+      f.leader_epoch = c.leader_epoch;
+      f.metadata = c.metadata;
+      out.push_back(std::move(f));
+    }
+    return ErrorCode::none;
+  }
+  for (const auto& [topic, partitions] : *topics) {
+    for (int32_t p : partitions) {
+      FetchedOffset f;
+      f.tp = TopicPartitionKey{topic, p};
+      f.metadata = "";
+      if (g != nullptr) {
+        auto it = g->offsets.find(f.tp);
+        if (it != g->offsets.end()) {
+          f.offset = it->second.offset;
+          f.leader_epoch = it->second.leader_epoch;
+          f.metadata = it->second.metadata;
+        }
+      }
+      out.push_back(std::move(f));
+    }
+  }
+  return ErrorCode::none;
+}
+
+std::vector<GroupListing> GroupCoordinator::list_groups() const {
+  Lock lock(mu_);
+  std::vector<GroupListing> out;
+  for (const auto& [id, g] : groups_) {
+    if (g->state == GroupState::dead) continue;
+    out.push_back(GroupListing{id, g->protocol_type.value_or(""), g->state});
+  }
+  return out;
+}
+
+GroupDescription GroupCoordinator::describe_group(const std::string& group_id) const {
+  Lock lock(mu_);
+  GroupDescription d;
+  d.group_id = group_id;
+  if (stopping_) {
+    d.error = ErrorCode::not_coordinator;
+    return d;
+  }
+  const Group* g = find(group_id);
+  if (g == nullptr) return d;
+  d.found = true;
+  d.state = g->state;
+  d.protocol_type = g->protocol_type.value_or("");
+  // The protocol name is only meaningful once the group has one (Kafka reports it when
+  // Stable, with each member's metadata and assignment).
+  const bool stable = g->state == GroupState::stable;
+  if (stable) d.protocol_name = g->protocol_name.value_or("");
+  for (const auto& [id, m] : g->members) {
+    MemberDescription md;
+    md.member_id = id;
+    md.group_instance_id = m.group_instance_id;
+    md.client_id = m.client_id;
+    md.client_host = m.client_host;
+    if (stable && g->protocol_name) {
+      if (const auto* metadata = m.metadata_for(*g->protocol_name)) md.metadata = *metadata;
+      md.assignment = m.assignment;
+    }
+    d.members.push_back(std::move(md));
+  }
+  return d;
+}
+
+ErrorCode GroupCoordinator::delete_group(const std::string& group_id) {
+  Lock lock(mu_);
+  if (stopping_) return ErrorCode::not_coordinator;
+  Group* g = find(group_id);
+  if (g == nullptr || g->state == GroupState::dead) return ErrorCode::group_id_not_found;
+  if (g->state != GroupState::empty) return ErrorCode::non_empty_group;
+  std::vector<StoreRecord> records;
+  for (const auto& [tp, c] : g->offsets) records.push_back({offset_commit_key(group_id, tp), std::nullopt});
+  records.push_back({group_metadata_key(group_id), std::nullopt});
+  if (auto err = store(group_id, records); err != ErrorCode::none) return member_error_for_store(err);
+  transition(*g, GroupState::dead);
+  groups_.erase(group_id);
+  spdlog::info("group {}: deleted", group_id);
+  return ErrorCode::none;
+}
+
+ErrorCode GroupCoordinator::delete_offsets(const std::string& group_id,
+                                           const std::vector<TopicPartitionKey>& partitions,
+                                           std::vector<ErrorCode>& errors) {
+  Lock lock(mu_);
+  errors.assign(partitions.size(), ErrorCode::none);
+  if (stopping_) return ErrorCode::not_coordinator;
+  Group* g = find(group_id);
+  if (g == nullptr || g->state == GroupState::dead) return ErrorCode::group_id_not_found;
+  std::optional<std::vector<std::string>> subscribed;
+  if (g->state != GroupState::empty) {
+    subscribed = g->subscribed_topics();
+    // A non-consumer group's topics are unknown to the broker: it must be empty.
+    if (!subscribed) return ErrorCode::non_empty_group;
+  }
+  std::vector<StoreRecord> records;
+  std::vector<TopicPartitionKey> removed;
+  for (size_t i = 0; i < partitions.size(); ++i) {
+    const auto& tp = partitions[i];
+    if (subscribed && std::find(subscribed->begin(), subscribed->end(), tp.topic) != subscribed->end()) {
+      errors[i] = ErrorCode::group_subscribed_to_topic;
+      continue;
+    }
+    if (!g->offsets.count(tp)) continue;
+    records.push_back({offset_commit_key(group_id, tp), std::nullopt});
+    removed.push_back(tp);
+  }
+  if (!records.empty()) {
+    if (auto err = store(group_id, records); err != ErrorCode::none) return member_error_for_store(err);
+    for (const auto& tp : removed) g->offsets.erase(tp);
+  }
+  return ErrorCode::none;
+}
+
+void GroupCoordinator::expire_offsets(int64_t now_ms) {
+  Lock lock(mu_);
+  std::vector<std::string> emptied;
+  for (auto& [id, gp] : groups_) {
+    Group& g = *gp;
+    std::optional<std::vector<std::string>> subscribed;
+    const bool empty = g.state == GroupState::empty;
+    if (!empty) {
+      // Only offsets of topics the group no longer reads expire while it has members.
+      subscribed = g.subscribed_topics();
+      if (!subscribed) continue;
+    }
+    std::vector<StoreRecord> records;
+    std::vector<TopicPartitionKey> expired;
+    for (const auto& [tp, c] : g.offsets) {
+      if (subscribed && std::find(subscribed->begin(), subscribed->end(), tp.topic) != subscribed->end())
+        continue;
+      bool due;
+      if (c.expire_timestamp_ms >= 0) {
+        due = now_ms >= c.expire_timestamp_ms;
+      } else {
+        // A consumer group's offsets age from when it became empty; a group that only
+        // stores offsets, from each commit.
+        const int64_t base = empty && g.protocol_type ? g.state_timestamp_ms : c.commit_timestamp_ms;
+        due = now_ms >= base + config_.offsets_retention_ms;
+      }
+      if (!due) continue;
+      records.push_back({offset_commit_key(id, tp), std::nullopt});
+      expired.push_back(tp);
+    }
+    if (!records.empty()) {
+      if (store(id, records) != ErrorCode::none) continue;
+      for (const auto& tp : expired) g.offsets.erase(tp);
+      spdlog::info("group {}: {} committed offsets expired", id, expired.size());
+    }
+    if (empty && g.offsets.empty() && g.members.empty()) emptied.push_back(id);
+  }
+  for (const auto& id : emptied) {
+    if (store(id, {{group_metadata_key(id), std::nullopt}}) != ErrorCode::none) continue;
+    groups_.erase(id);
+    spdlog::info("group {}: removed (empty, no committed offsets)", id);
+  }
+}
+
+// --- timers -----------------------------------------------------------------------------
+
+void GroupCoordinator::touch(Group& g, Member& m) {
+  m.heartbeat_deadline = Clock::now() + ms(m.session_timeout_ms);
+  schedule(g, m.heartbeat_deadline);
+}
+
+void GroupCoordinator::schedule(const Group& g, Clock::time_point when) {
+  const bool earliest = deadlines_.empty() || when < deadlines_.top().when;
+  deadlines_.push(Deadline{when, g.group_id});
+  if (earliest) timer_wake_.notify_all();
+}
+
+void GroupCoordinator::check_deadlines(Group& g, Clock::time_point now) {
+  // Pending members (KIP-394) that never came back.
+  for (auto it = g.pending_members.begin(); it != g.pending_members.end();) {
+    if (it->second <= now) {
+      it = g.pending_members.erase(it);
+      try_complete_join(g);
+    } else {
+      ++it;
+    }
+  }
+  // Session expiry. A member waiting in JoinGroup or SyncGroup is alive (the rebalance
+  // timeout governs it), except a new member that does not join again in time.
+  std::vector<std::string> expired;
+  for (const auto& [id, m] : g.members) {
+    if (m.awaiting_join) {
+      if (m.is_new && m.new_member_deadline <= now) expired.push_back(id);
+    } else if (!m.awaiting_sync && m.heartbeat_deadline <= now) {
+      expired.push_back(id);
+    }
+  }
+  for (const auto& id : expired) remove_member(g, id, "its session timed out");
+
+  if (g.state == GroupState::preparing_rebalance && g.rebalance_deadline <= now) {
+    if (g.initial_delay && g.new_member_added && g.initial_delay_remaining_ms > 0) {
+      // More members arrived during the delay: wait a little longer for others.
+      const int32_t delay = std::min(config_.initial_rebalance_delay_ms, g.initial_delay_remaining_ms);
+      g.initial_delay_remaining_ms = std::max(g.initial_delay_remaining_ms - delay, 0);
+      g.new_member_added = false;
+      g.rebalance_deadline = now + ms(delay);
+      schedule(g, g.rebalance_deadline);
+    } else {
+      complete_join(g);
+    }
+  } else if (g.state == GroupState::completing_rebalance && g.rebalance_deadline <= now &&
+             !g.pending_sync.empty()) {
+    remove_pending_sync_members(g);
+  }
+}
+
+void GroupCoordinator::remove_pending_sync_members(Group& g) {
+  const auto pending = g.pending_sync;
+  for (const auto& id : pending) remove_member(g, id, "it did not sync within the rebalance timeout");
+}
+
+void GroupCoordinator::maybe_remove(const std::string& group_id) {
+  Group* g = find(group_id);
+  if (g != nullptr && g->members.empty() && g->pending_members.empty() && g->offsets.empty() &&
+      g->state == GroupState::empty && !g->protocol_type)
+    groups_.erase(group_id);
+}
+
+void GroupCoordinator::timer_loop() {
+  Lock lock(mu_);
+  auto next_expiry = Clock::now() + ms(config_.offsets_retention_check_interval_ms);
+  while (!stopping_) {
+    auto wake = next_expiry;
+    if (!deadlines_.empty()) wake = std::min(wake, deadlines_.top().when);
+    timer_wake_.wait_until(lock, wake);
+    if (stopping_) break;
+    const auto now = Clock::now();
+    std::vector<std::string> due;
+    while (!deadlines_.empty() && deadlines_.top().when <= now) {
+      due.push_back(deadlines_.top().group_id);
+      deadlines_.pop();
+    }
+    std::sort(due.begin(), due.end());
+    due.erase(std::unique(due.begin(), due.end()), due.end());
+    for (const auto& id : due)
+      if (Group* g = find(id)) check_deadlines(*g, now);
+    if (now >= next_expiry) {
+      lock.unlock();
+      expire_offsets(wall_ms());
+      lock.lock();
+      next_expiry = Clock::now() + ms(config_.offsets_retention_check_interval_ms);
+    }
+  }
+}
+
+// --- storage ----------------------------------------------------------------------------
+
+ErrorCode GroupCoordinator::store_group(Group& g) {
+  std::vector<StoreRecord> records{{group_metadata_key(g.group_id), group_metadata_value(g, wall_ms())}};
+  return member_error_for_store(store(g.group_id, records));
+}
+
+ErrorCode GroupCoordinator::store(const std::string& group_id, const std::vector<StoreRecord>& records) {
+  const int32_t partitions = store_.partitions();
+  if (partitions <= 0) return ErrorCode::coordinator_not_available;
+  return store_.append(partition_for_group(group_id, partitions), records, wall_ms());
+}
+
+}  // namespace kfk::server::group

@@ -1,0 +1,213 @@
+// The group coordinator for the classic group protocol (JoinGroup/SyncGroup/Heartbeat/
+// LeaveGroup) and committed offsets, whatever the protocol type (consumer, connect, ...):
+// it never looks inside assignments. Kafka's state machine:
+//
+//   Empty --join--> PreparingRebalance --all joined or rebalance timeout--> CompletingRebalance
+//   CompletingRebalance --leader's SyncGroup--> Stable --join/leave/expiry--> PreparingRebalance
+//   Empty with no offsets left --> Dead (removed)
+//
+// Every change of group membership or offsets is written to the group's partition of
+// __consumer_offsets (GroupStore) before it is answered, and load() rebuilds the state from
+// those records at start. Thread-safe: one mutex over all groups (operations are short); a
+// timer thread expires sessions, ends rebalances at their timeouts and expires offsets.
+// Requests that wait (JoinGroup, SyncGroup) pass a callback, called exactly once, possibly
+// from another thread and under the coordinator's lock: it must only hand the result over.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <queue>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "server/group/group.h"
+#include "server/group/group_store.h"
+
+namespace kfk::server::group {
+
+struct CoordinatorConfig {
+  int32_t min_session_timeout_ms = 6000;
+  int32_t max_session_timeout_ms = 1800000;
+  int32_t initial_rebalance_delay_ms = 3000;
+  int32_t max_group_size = INT32_MAX;
+  int64_t offsets_retention_ms = 7LL * 24 * 3600 * 1000;
+  int64_t offsets_retention_check_interval_ms = 600000;
+  int32_t offset_metadata_max_bytes = 4096;
+  // KIP-394: how long a member that joined during a rebalance may take to join again.
+  int32_t new_member_join_timeout_ms = 300000;
+};
+
+struct JoinRequest {
+  std::string group_id;
+  std::string member_id;
+  std::optional<std::string> group_instance_id;
+  std::string client_id;
+  std::string client_host;
+  int32_t session_timeout_ms = 0;
+  int32_t rebalance_timeout_ms = -1;
+  std::string protocol_type;
+  std::vector<std::pair<std::string, protocol::Bytes>> protocols;
+  bool require_known_member_id = true;  // JoinGroup v4+
+  bool supports_skip_assignment = false;  // JoinGroup v9+
+};
+
+struct SyncRequest {
+  std::string group_id;
+  int32_t generation_id = -1;
+  std::string member_id;
+  std::optional<std::string> group_instance_id;
+  std::optional<std::string> protocol_type;
+  std::optional<std::string> protocol_name;
+  std::vector<std::pair<std::string, protocol::Bytes>> assignments;
+};
+
+struct LeavingMember {
+  std::string member_id;
+  std::optional<std::string> group_instance_id;
+};
+
+struct CommitRequest {
+  std::string group_id;
+  int32_t generation_id = -1;
+  std::string member_id;
+  std::optional<std::string> group_instance_id;
+  struct Partition {
+    TopicPartitionKey tp;
+    int64_t offset = -1;
+    int32_t leader_epoch = -1;
+    std::optional<std::string> metadata;
+  };
+  std::vector<Partition> partitions;
+};
+
+struct FetchedOffset {
+  TopicPartitionKey tp;
+  int64_t offset = -1;
+  int32_t leader_epoch = -1;
+  std::optional<std::string> metadata;
+  protocol::ErrorCode error = protocol::ErrorCode::none;
+};
+
+struct GroupListing {
+  std::string group_id;
+  std::string protocol_type;
+  GroupState state = GroupState::empty;
+};
+
+struct MemberDescription {
+  std::string member_id;
+  std::optional<std::string> group_instance_id;
+  std::string client_id;
+  std::string client_host;
+  protocol::Bytes metadata;    // of the selected protocol, when Stable
+  protocol::Bytes assignment;  // when Stable
+};
+
+struct GroupDescription {
+  protocol::ErrorCode error = protocol::ErrorCode::none;
+  std::string group_id;
+  GroupState state = GroupState::dead;
+  std::string protocol_type;
+  std::string protocol_name;
+  std::vector<MemberDescription> members;
+  bool found = false;
+};
+
+class GroupCoordinator {
+ public:
+  GroupCoordinator(CoordinatorConfig config, GroupStore& store);
+  ~GroupCoordinator();
+  GroupCoordinator(const GroupCoordinator&) = delete;
+  GroupCoordinator& operator=(const GroupCoordinator&) = delete;
+
+  // Rebuilds the groups from the store. Call before start().
+  protocol::ErrorCode load();
+  // Starts the timer thread.
+  void start();
+  // Answers every waiting request with NOT_COORDINATOR and stops the timer thread.
+  void shutdown();
+
+  void join_group(JoinRequest request, JoinCallback done);
+  void sync_group(SyncRequest request, SyncCallback done);
+  protocol::ErrorCode heartbeat(const std::string& group_id, const std::string& member_id,
+                                const std::optional<std::string>& group_instance_id,
+                                int32_t generation_id);
+  // One error per member, in order; `group_error` for requests that fail as a whole.
+  std::vector<protocol::ErrorCode> leave_group(const std::string& group_id,
+                                               const std::vector<LeavingMember>& members,
+                                               protocol::ErrorCode& group_error);
+
+  // One error per partition, in order.
+  std::vector<protocol::ErrorCode> commit_offsets(const CommitRequest& request);
+  // `topics` nullopt: every committed offset of the group. Returns the group-level error.
+  protocol::ErrorCode fetch_offsets(
+      const std::string& group_id,
+      const std::optional<std::vector<std::pair<std::string, std::vector<int32_t>>>>& topics,
+      std::vector<FetchedOffset>& out);
+
+  std::vector<GroupListing> list_groups() const;
+  GroupDescription describe_group(const std::string& group_id) const;
+  protocol::ErrorCode delete_group(const std::string& group_id);
+  // One error per partition, in order; returns the group-level error.
+  protocol::ErrorCode delete_offsets(const std::string& group_id,
+                                     const std::vector<TopicPartitionKey>& partitions,
+                                     std::vector<protocol::ErrorCode>& errors);
+
+  // Offsets expiry now (the timer thread runs it every offsets.retention.check.interval.ms).
+  void expire_offsets(int64_t now_ms);
+
+  size_t group_count() const;
+
+ private:
+  using Lock = std::unique_lock<std::mutex>;
+
+  Group* find(const std::string& group_id);
+  const Group* find(const std::string& group_id) const;
+  Group& get_or_create(const std::string& group_id);
+  void transition(Group& g, GroupState state);
+
+  void join_new_member(Group& g, JoinRequest& req, JoinCallback& done);
+  void join_static_member(Group& g, JoinRequest& req, JoinCallback& done);
+  void join_known_member(Group& g, JoinRequest& req, JoinCallback& done);
+  Member& add_member(Group& g, const JoinRequest& req, std::string member_id, JoinCallback done);
+  void update_member(Group& g, Member& m, const JoinRequest& req, JoinCallback done);
+  void prepare_rebalance(Group& g, const char* reason);
+  void try_complete_join(Group& g);
+  void complete_join(Group& g);
+  void remove_member(Group& g, const std::string& member_id, const char* reason);
+  void remove_pending_sync_members(Group& g);
+  void reset_awaiting_sync(Group& g, protocol::ErrorCode error);
+  JoinResult join_result(const Group& g, const Member& m, bool with_members) const;
+
+  void touch(Group& g, Member& m);  // the member is alive: session timer restarts
+  void schedule(const Group& g, Clock::time_point when);
+  void check_deadlines(Group& g, Clock::time_point now);
+  void timer_loop();
+  void maybe_remove(const std::string& group_id);
+
+  // Writes the group's metadata record; errors as JoinGroup/SyncGroup report them.
+  protocol::ErrorCode store_group(Group& g);
+  protocol::ErrorCode store(const std::string& group_id, const std::vector<StoreRecord>& records);
+
+  CoordinatorConfig config_;
+  GroupStore& store_;
+  mutable std::mutex mu_;
+  std::map<std::string, std::unique_ptr<Group>> groups_;
+  bool stopping_ = false;
+
+  struct Deadline {
+    Clock::time_point when;
+    std::string group_id;
+    bool operator>(const Deadline& o) const { return when > o.when; }
+  };
+  std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_;
+  std::condition_variable timer_wake_;
+  std::thread timer_;
+};
+
+}  // namespace kfk::server::group

@@ -1,0 +1,17 @@
+#pragma once
+
+#include "core/protocol/messages/heartbeat.h"
+#include "server/handlers/handler.h"
+
+namespace kfk::server {
+
+struct HeartbeatHandler {
+  using Request = protocol::HeartbeatRequest;
+  using Response = protocol::HeartbeatResponse;
+  static constexpr int16_t min_version = 0;
+  static constexpr int16_t max_version = 4;
+
+  static asio::awaitable<void> handle(RequestContext& ctx, const Request& req, Response& resp);
+};
+
+}  // namespace kfk::server

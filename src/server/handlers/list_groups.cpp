@@ -1,0 +1,45 @@
+#include "server/handlers/list_groups.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "server/broker.h"
+#include "server/group/group_coordinator.h"
+
+namespace kfk::server {
+
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// Every group here uses the classic protocol.
+constexpr std::string_view kClassic = "classic";
+
+}  // namespace
+
+asio::awaitable<void> ListGroupsHandler::handle(RequestContext& ctx, const Request& req,
+                                                Response& resp) {
+  resp.throttle_time_ms = 0;
+  resp.error_code = 0;
+  auto matches = [](const std::vector<std::string>& filter, std::string_view value) {
+    return filter.empty() || std::any_of(filter.begin(), filter.end(),
+                                         [&](const std::string& f) { return iequals(f, value); });
+  };
+  for (const auto& g : ctx.broker.group_coordinator().list_groups()) {
+    const std::string_view state = group::state_name(g.state);
+    if (!matches(req.states_filter, state) || !matches(req.types_filter, kClassic)) continue;
+    auto& out = resp.groups.emplace_back();
+    out.group_id = g.group_id;
+    out.protocol_type = g.protocol_type;
+    out.group_state = std::string(state);
+    out.group_type = std::string(kClassic);
+  }
+  co_return;
+}
+
+}  // namespace kfk::server

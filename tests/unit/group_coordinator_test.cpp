@@ -1,0 +1,440 @@
+// The group coordinator's state machine against an in-memory store: joins, syncs,
+// heartbeats, expiry, static membership, offsets, and reloading from the stored records.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "server/group/group_coordinator.h"
+#include "server/group/group_records.h"
+
+using namespace kfk::server::group;
+using kfk::protocol::Bytes;
+using kfk::protocol::ErrorCode;
+
+namespace {
+
+class MemoryStore : public GroupStore {
+ public:
+  int32_t partitions() override { return 3; }
+  ErrorCode append(int32_t partition, const std::vector<StoreRecord>& records, int64_t) override {
+    std::lock_guard lock(mu);
+    if (fail) return ErrorCode::not_leader_or_follower;
+    for (const auto& r : records) log[partition].push_back(r);
+    return ErrorCode::none;
+  }
+  ErrorCode read_all(int32_t partition, const Visit& visit) override {
+    for (const auto& r : log[partition]) {
+      std::optional<std::span<const uint8_t>> value;
+      if (r.value) value = std::span<const uint8_t>(*r.value);
+      visit(std::span<const uint8_t>(r.key), value);
+    }
+    return ErrorCode::none;
+  }
+  std::mutex mu;
+  bool fail = false;
+  std::map<int32_t, std::vector<StoreRecord>> log;
+};
+
+// A result delivered by a callback, awaited with a timeout.
+template <class T>
+struct Awaited {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::optional<T> value;
+  std::function<void(T)> callback() {
+    return [this](T v) {
+      std::lock_guard lock(mu);
+      value = std::move(v);
+      cv.notify_all();
+    };
+  }
+  bool ready() {
+    std::lock_guard lock(mu);
+    return value.has_value();
+  }
+  T get(std::chrono::milliseconds timeout = std::chrono::milliseconds(5000)) {
+    std::unique_lock lock(mu);
+    REQUIRE(cv.wait_for(lock, timeout, [&] { return value.has_value(); }));
+    return *value;
+  }
+};
+
+CoordinatorConfig test_config() {
+  CoordinatorConfig c;
+  c.min_session_timeout_ms = 10;
+  c.initial_rebalance_delay_ms = 0;
+  c.offsets_retention_check_interval_ms = 3600000;
+  return c;
+}
+
+JoinRequest join_request(const std::string& member_id, int32_t session_ms = 10000,
+                         std::optional<std::string> instance = std::nullopt) {
+  JoinRequest r;
+  r.group_id = "g";
+  r.member_id = member_id;
+  r.group_instance_id = std::move(instance);
+  r.client_id = "client";
+  r.client_host = "/127.0.0.1";
+  r.session_timeout_ms = session_ms;
+  r.rebalance_timeout_ms = session_ms;
+  r.protocol_type = "consumer";
+  r.protocols = {{"range", Bytes{1, 2, 3}}};
+  return r;
+}
+
+// KIP-394: the first JoinGroup returns a member id, the second joins with it.
+std::string member_id_for(GroupCoordinator& c, int32_t session_ms = 10000) {
+  Awaited<JoinResult> first;
+  c.join_group(join_request("", session_ms), first.callback());
+  auto r = first.get();
+  REQUIRE(r.error == ErrorCode::member_id_required);
+  REQUIRE(!r.member_id.empty());
+  return r.member_id;
+}
+
+SyncRequest sync_request(const JoinResult& j, std::vector<std::pair<std::string, Bytes>> assignments = {}) {
+  SyncRequest s;
+  s.group_id = "g";
+  s.generation_id = j.generation_id;
+  s.member_id = j.member_id;
+  s.assignments = std::move(assignments);
+  return s;
+}
+
+// Waits (bounded) for a condition the coordinator's timer thread brings about.
+template <class F>
+bool eventually(F f, std::chrono::milliseconds timeout = std::chrono::milliseconds(5000)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (f()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return f();
+}
+
+}  // namespace
+
+TEST_CASE("group records: Kafka's key and value formats round trip") {
+  CommittedOffset c{42, 3, "meta", 1700000000000, -1};
+  std::string error;
+  auto key = offset_commit_key("grp", TopicPartitionKey{"t", 7});
+  auto value = offset_commit_value(c);
+  CHECK(key[0] == 0);
+  CHECK(key[1] == 1);  // key version 1
+  CHECK(value[1] == 3);  // OffsetCommitValue v3
+  auto rec = parse_stored_record(std::span<const uint8_t>(key), std::span<const uint8_t>(value), error);
+  REQUIRE_MESSAGE(rec, error);
+  CHECK(rec->group_id == "grp");
+  CHECK(rec->partition.topic == "t");
+  CHECK(rec->partition.partition == 7);
+  REQUIRE(rec->offset);
+  CHECK(rec->offset->offset == 42);
+  CHECK(rec->offset->leader_epoch == 3);
+  CHECK(rec->offset->metadata == "meta");
+
+  auto tomb = parse_stored_record(std::span<const uint8_t>(key), std::nullopt, error);
+  REQUIRE(tomb);
+  CHECK(!tomb->offset);
+
+  Group g;
+  g.group_id = "grp";
+  g.protocol_type = "consumer";
+  g.protocol_name = "range";
+  g.generation_id = 5;
+  g.leader_id = "m1";
+  Member m;
+  m.member_id = "m1";
+  m.group_instance_id = "i1";
+  m.client_id = "c";
+  m.client_host = "/h";
+  m.session_timeout_ms = 10000;
+  m.rebalance_timeout_ms = 20000;
+  m.protocols = {{"range", Bytes{9}}};
+  m.assignment = Bytes{7, 7};
+  g.members.emplace("m1", m);
+  auto gkey = group_metadata_key("grp");
+  auto gvalue = group_metadata_value(g, 1);
+  CHECK(gkey[1] == 2);
+  auto grec = parse_stored_record(std::span<const uint8_t>(gkey), std::span<const uint8_t>(gvalue), error);
+  REQUIRE_MESSAGE(grec, error);
+  CHECK(grec->kind == StoredRecord::Kind::group_metadata);
+  CHECK(grec->group.generation_id == 5);
+  CHECK(grec->group.state == GroupState::stable);
+  REQUIRE(grec->group.members.count("m1") == 1);
+  const Member& back = grec->group.members.at("m1");
+  CHECK(back.group_instance_id == std::optional<std::string>("i1"));
+  CHECK(back.rebalance_timeout_ms == 20000);
+  CHECK(back.assignment == Bytes{7, 7});
+  REQUIRE(back.metadata_for("range") != nullptr);
+  CHECK(*back.metadata_for("range") == Bytes{9});
+  CHECK(grec->group.static_members.at("i1") == "m1");
+
+  // Garbage is reported, not trusted.
+  Bytes junk{0, 9, 1};
+  CHECK(!parse_stored_record(std::span<const uint8_t>(junk), std::nullopt, error));
+  CHECK(!error.empty());
+}
+
+TEST_CASE("group records: partition of a group as Kafka computes it") {
+  // abs(String.hashCode) mod partitions; "polygenelubricants" hashes to Integer.MIN_VALUE.
+  CHECK(partition_for_group("abc", 50) == 96354 % 50);
+  CHECK(partition_for_group("polygenelubricants", 50) == 0);
+  CHECK(partition_for_group("\xC3\xA9", 1000) == 233);              // U+00E9
+  CHECK(partition_for_group("\xF0\x9F\x98\x80", 10000000) == 1772899);  // a surrogate pair
+}
+
+TEST_CASE("group coordinator: members join, the leader assigns, followers receive") {
+  MemoryStore store;
+  GroupCoordinator c(test_config(), store);
+  REQUIRE(c.load() == ErrorCode::none);
+  c.start();
+
+  const std::string a = member_id_for(c);
+  Awaited<JoinResult> ja;
+  c.join_group(join_request(a), ja.callback());
+  auto ra = ja.get();
+  REQUIRE(ra.error == ErrorCode::none);
+  CHECK(ra.generation_id == 1);
+  CHECK(ra.leader == a);
+  CHECK(ra.protocol_name == std::optional<std::string>("range"));
+  CHECK(ra.members.size() == 1);
+  Awaited<SyncResult> sa;
+  c.sync_group(sync_request(ra, {{a, Bytes{0xA}}}), sa.callback());
+  CHECK(sa.get().assignment == Bytes{0xA});
+  CHECK(c.describe_group("g").state == GroupState::stable);
+
+  // A second member triggers a rebalance; the first learns it from its heartbeat.
+  const std::string b = member_id_for(c);
+  Awaited<JoinResult> jb;
+  c.join_group(join_request(b), jb.callback());
+  CHECK(c.describe_group("g").state == GroupState::preparing_rebalance);
+  CHECK(c.heartbeat("g", a, std::nullopt, 1) == ErrorCode::rebalance_in_progress);
+  CHECK(!jb.ready());
+  Awaited<JoinResult> ja2;
+  c.join_group(join_request(a), ja2.callback());
+  auto ra2 = ja2.get();
+  auto rb = jb.get();
+  CHECK(ra2.generation_id == 2);
+  CHECK(rb.generation_id == 2);
+  CHECK(ra2.leader == a);
+  CHECK(ra2.members.size() == 2);
+  CHECK(rb.members.empty());
+
+  // The follower waits for the leader's SyncGroup.
+  Awaited<SyncResult> sb;
+  c.sync_group(sync_request(rb), sb.callback());
+  CHECK(!sb.ready());
+  CHECK(c.heartbeat("g", b, std::nullopt, 2) == ErrorCode::none);  // CompletingRebalance
+  Awaited<SyncResult> sa2;
+  c.sync_group(sync_request(ra2, {{a, Bytes{1}}, {b, Bytes{2}}}), sa2.callback());
+  CHECK(sa2.get().assignment == Bytes{1});
+  CHECK(sb.get().assignment == Bytes{2});
+  CHECK(c.heartbeat("g", b, std::nullopt, 2) == ErrorCode::none);
+  CHECK(c.heartbeat("g", b, std::nullopt, 1) == ErrorCode::illegal_generation);
+  CHECK(c.heartbeat("g", "nobody", std::nullopt, 2) == ErrorCode::unknown_member_id);
+
+  auto d = c.describe_group("g");
+  CHECK(d.state == GroupState::stable);
+  CHECK(d.protocol_name == "range");
+  REQUIRE(d.members.size() == 2);
+
+  // The leader leaves: the other member becomes leader in the next generation.
+  ErrorCode group_error;
+  auto errors = c.leave_group("g", {LeavingMember{a, std::nullopt}, LeavingMember{"x", std::nullopt}}, group_error);
+  CHECK(group_error == ErrorCode::none);
+  CHECK(errors == std::vector<ErrorCode>{ErrorCode::none, ErrorCode::unknown_member_id});
+  Awaited<JoinResult> jb2;
+  c.join_group(join_request(b), jb2.callback());
+  auto rb2 = jb2.get();
+  CHECK(rb2.generation_id == 3);
+  CHECK(rb2.leader == b);
+  c.shutdown();
+}
+
+TEST_CASE("group coordinator: validation errors") {
+  MemoryStore store;
+  GroupCoordinator c(test_config(), store);
+  c.start();
+  Awaited<JoinResult> r1;
+  c.join_group(join_request("", 1), r1.callback());  // below group.min.session.timeout.ms
+  CHECK(r1.get().error == ErrorCode::invalid_session_timeout);
+  Awaited<JoinResult> r2;
+  auto bad = join_request("");
+  bad.group_id = "";
+  c.join_group(bad, r2.callback());
+  CHECK(r2.get().error == ErrorCode::invalid_group_id);
+  Awaited<JoinResult> r3;
+  c.join_group(join_request("unknown-member"), r3.callback());
+  CHECK(r3.get().error == ErrorCode::unknown_member_id);
+
+  const std::string a = member_id_for(c);
+  Awaited<JoinResult> ja;
+  c.join_group(join_request(a), ja.callback());
+  REQUIRE(ja.get().error == ErrorCode::none);
+  // A member speaking another protocol cannot join.
+  Awaited<JoinResult> r4;
+  auto other = join_request("");
+  other.protocols = {{"roundrobin", Bytes{}}};
+  c.join_group(other, r4.callback());
+  CHECK(r4.get().error == ErrorCode::inconsistent_group_protocol);
+  Awaited<SyncResult> s1;
+  SyncRequest wrong;
+  wrong.group_id = "g";
+  wrong.member_id = a;
+  wrong.generation_id = 99;
+  c.sync_group(wrong, s1.callback());
+  CHECK(s1.get().error == ErrorCode::illegal_generation);
+  // Deleting a group with members is refused.
+  CHECK(c.delete_group("g") == ErrorCode::non_empty_group);
+  CHECK(c.delete_group("nope") == ErrorCode::group_id_not_found);
+  c.shutdown();
+}
+
+TEST_CASE("group coordinator: an expired session removes the member") {
+  MemoryStore store;
+  GroupCoordinator c(test_config(), store);
+  c.start();
+  const std::string a = member_id_for(c, 50);
+  Awaited<JoinResult> ja;
+  c.join_group(join_request(a, 50), ja.callback());
+  auto ra = ja.get();
+  Awaited<SyncResult> sa;
+  c.sync_group(sync_request(ra, {{a, Bytes{1}}}), sa.callback());
+  REQUIRE(sa.get().error == ErrorCode::none);
+  // No heartbeats: after 50 ms the member is gone and the group is empty again.
+  CHECK(eventually([&] { return c.describe_group("g").state == GroupState::empty; }));
+  CHECK(c.describe_group("g").members.empty());
+  CHECK(c.heartbeat("g", a, std::nullopt, ra.generation_id) == ErrorCode::unknown_member_id);
+  c.shutdown();
+}
+
+TEST_CASE("group coordinator: a static member rejoins without a rebalance") {
+  MemoryStore store;
+  GroupCoordinator c(test_config(), store);
+  c.start();
+  Awaited<JoinResult> j1;
+  c.join_group(join_request("", 10000, "instance-1"), j1.callback());
+  auto r1 = j1.get();
+  REQUIRE(r1.error == ErrorCode::none);  // static members skip the member-id round
+  Awaited<SyncResult> s1;
+  c.sync_group(sync_request(r1, {{r1.member_id, Bytes{5}}}), s1.callback());
+  REQUIRE(s1.get().assignment == Bytes{5});
+
+  // The process restarts: same instance id, no member id.
+  Awaited<JoinResult> j2;
+  c.join_group(join_request("", 10000, "instance-1"), j2.callback());
+  auto r2 = j2.get();
+  REQUIRE(r2.error == ErrorCode::none);
+  CHECK(r2.member_id != r1.member_id);
+  CHECK(r2.generation_id == r1.generation_id);  // no rebalance
+  CHECK(c.describe_group("g").state == GroupState::stable);
+  Awaited<SyncResult> s2;
+  c.sync_group(sync_request(r2), s2.callback());
+  CHECK(s2.get().assignment == Bytes{5});
+  // The old incarnation is fenced.
+  CHECK(c.heartbeat("g", r1.member_id, std::string("instance-1"), r1.generation_id) ==
+        ErrorCode::fenced_instance_id);
+  c.shutdown();
+}
+
+TEST_CASE("group coordinator: offsets are committed, fetched, reloaded and deleted") {
+  MemoryStore store;
+  {
+    GroupCoordinator c(test_config(), store);
+    c.start();
+    CommitRequest commit;
+    commit.group_id = "g";
+    commit.partitions = {{TopicPartitionKey{"t", 0}, 10, 1, std::string("m")},
+                         {TopicPartitionKey{"t", 1}, 20, -1, std::nullopt},
+                         {TopicPartitionKey{"t", 2}, 30, -1, std::string(5000, 'x')}};
+    auto errors = c.commit_offsets(commit);
+    CHECK(errors == std::vector<ErrorCode>{ErrorCode::none, ErrorCode::none,
+                                           ErrorCode::offset_metadata_too_large});
+    std::vector<FetchedOffset> out;
+    CHECK(c.fetch_offsets("g", std::vector<std::pair<std::string, std::vector<int32_t>>>{{"t", {0, 1, 2}}},
+                          out) == ErrorCode::none);
+    REQUIRE(out.size() == 3);
+    CHECK(out[0].offset == 10);
+    CHECK(out[0].metadata == std::optional<std::string>("m"));
+    CHECK(out[1].offset == 20);
+    CHECK(out[2].offset == -1);
+    // A member-less commit with a generation is refused for an unknown group.
+    CommitRequest stale = commit;
+    stale.group_id = "other";
+    stale.generation_id = 3;
+    stale.member_id = "m";
+    CHECK(c.commit_offsets(stale)[0] == ErrorCode::illegal_generation);
+    // A failing store fails the commit and changes nothing.
+    store.fail = true;
+    CommitRequest again;
+    again.group_id = "g";
+    again.partitions = {{TopicPartitionKey{"t", 0}, 99, -1, std::nullopt}};
+    CHECK(c.commit_offsets(again)[0] == ErrorCode::not_coordinator);
+    store.fail = false;
+    c.shutdown();
+  }
+  {
+    GroupCoordinator c(test_config(), store);
+    REQUIRE(c.load() == ErrorCode::none);
+    std::vector<FetchedOffset> out;
+    c.fetch_offsets("g", std::nullopt, out);
+    REQUIRE(out.size() == 2);
+    CHECK(out[0].offset == 10);
+    CHECK(out[1].offset == 20);
+    std::vector<ErrorCode> errors;
+    CHECK(c.delete_offsets("g", {TopicPartitionKey{"t", 1}}, errors) == ErrorCode::none);
+    CHECK(c.delete_group("g") == ErrorCode::none);
+    CHECK(c.list_groups().empty());
+  }
+  {
+    GroupCoordinator c(test_config(), store);
+    REQUIRE(c.load() == ErrorCode::none);
+    CHECK(c.group_count() == 0);  // the tombstones were read back
+  }
+}
+
+TEST_CASE("group coordinator: offsets of an empty group expire after the retention") {
+  MemoryStore store;
+  auto config = test_config();
+  config.offsets_retention_ms = 1000;
+  GroupCoordinator c(config, store);
+  CommitRequest commit;
+  commit.group_id = "g";
+  commit.partitions = {{TopicPartitionKey{"t", 0}, 10, -1, std::nullopt}};
+  REQUIRE(c.commit_offsets(commit)[0] == ErrorCode::none);
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  c.expire_offsets(now);
+  CHECK(c.group_count() == 1);
+  c.expire_offsets(now + 2000);
+  CHECK(c.group_count() == 0);
+}
+
+TEST_CASE("group coordinator: a rebalance ends at its timeout without the missing members") {
+  MemoryStore store;
+  GroupCoordinator c(test_config(), store);
+  c.start();
+  const std::string a = member_id_for(c, 100);
+  Awaited<JoinResult> ja;
+  c.join_group(join_request(a, 100), ja.callback());
+  auto ra = ja.get();
+  Awaited<SyncResult> sa;
+  c.sync_group(sync_request(ra, {{a, Bytes{1}}}), sa.callback());
+  REQUIRE(sa.get().error == ErrorCode::none);
+  // b joins; a never rejoins (it stopped heartbeating): after the rebalance timeout b
+  // alone forms the next generation.
+  const std::string b = member_id_for(c, 100);
+  Awaited<JoinResult> jb;
+  c.join_group(join_request(b, 100), jb.callback());
+  auto rb = jb.get();
+  CHECK(rb.error == ErrorCode::none);
+  CHECK(rb.leader == b);
+  CHECK(rb.members.size() == 1);
+  c.shutdown();
+}
