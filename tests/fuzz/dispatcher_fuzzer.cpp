@@ -4,10 +4,10 @@
 // a hang, and every answer must be a well-formed response of the request's API and version.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
-#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
@@ -40,10 +40,10 @@ struct Fixture {
     char pattern[] = "/tmp/kfk-dispatcher-fuzz-XXXXXX";
     dir = ::mkdtemp(pattern);
     auto config = config::load_broker_config(
-        std::nullopt, {"listeners=PLAINTEXT://127.0.0.1:0", "log.dirs=" + dir.string(),
-                       "num.partitions=2", "log.segment.bytes=1048576", "num.reactor.threads=1",
-                       "offsets.topic.num.partitions=2", "group.initial.rebalance.delay.ms=0",
-                       "group.min.session.timeout.ms=1"});
+        std::nullopt,
+        {"listeners=PLAINTEXT://127.0.0.1:0", "log.dirs=" + dir.string(), "num.partitions=2",
+         "log.segment.bytes=1048576", "num.reactor.threads=1", "offsets.topic.num.partitions=2",
+         "group.initial.rebalance.delay.ms=0", "group.min.session.timeout.ms=1"});
     if (!config) abort();
     broker = std::make_unique<server::Broker>(std::move(config).value());
     if (!broker->start().empty()) abort();
@@ -67,7 +67,8 @@ Fixture& fixture() {
 // JoinGroup/SyncGroup rounds (bounded by the members' session and rebalance timeouts). Those
 // are capped for requests that decode; `cap` returns false when nothing needs changing.
 template <class Request, class Cap>
-std::optional<protocol::Bytes> cap_waits(const uint8_t* data, size_t size, int16_t version, Cap cap) {
+std::optional<protocol::Bytes> cap_waits(const uint8_t* data, size_t size, int16_t version,
+                                         Cap cap) {
   protocol::Reader r(data, size);
   protocol::RequestHeader header;
   if (!header.decode(r, protocol::request_header_version(Request::api_key, version)))
@@ -81,9 +82,10 @@ std::optional<protocol::Bytes> cap_waits(const uint8_t* data, size_t size, int16
   return w.take();
 }
 
-std::optional<protocol::Bytes> cap_request(const uint8_t* data, size_t size, int16_t key, int16_t version) {
-  if (key == protocol::FetchRequest::api_key &&
-      version >= protocol::FetchRequest::min_version && version <= protocol::FetchRequest::max_version)
+std::optional<protocol::Bytes> cap_request(const uint8_t* data, size_t size, int16_t key,
+                                           int16_t version) {
+  if (key == protocol::FetchRequest::api_key && version >= protocol::FetchRequest::min_version &&
+      version <= protocol::FetchRequest::max_version)
     return cap_waits<protocol::FetchRequest>(data, size, version, [](protocol::FetchRequest& f) {
       if (f.max_wait_ms <= 5) return false;
       f.max_wait_ms = 5;
@@ -92,12 +94,13 @@ std::optional<protocol::Bytes> cap_request(const uint8_t* data, size_t size, int
   if (key == protocol::JoinGroupRequest::api_key &&
       version >= protocol::JoinGroupRequest::min_version &&
       version <= protocol::JoinGroupRequest::max_version)
-    return cap_waits<protocol::JoinGroupRequest>(data, size, version, [](protocol::JoinGroupRequest& j) {
-      if (j.session_timeout_ms <= 5 && j.rebalance_timeout_ms <= 5) return false;
-      j.session_timeout_ms = std::min(j.session_timeout_ms, 5);
-      j.rebalance_timeout_ms = std::min(j.rebalance_timeout_ms, 5);
-      return true;
-    });
+    return cap_waits<protocol::JoinGroupRequest>(
+        data, size, version, [](protocol::JoinGroupRequest& j) {
+          if (j.session_timeout_ms <= 5 && j.rebalance_timeout_ms <= 5) return false;
+          j.session_timeout_ms = std::min(j.session_timeout_ms, 5);
+          j.rebalance_timeout_ms = std::min(j.rebalance_timeout_ms, 5);
+          return true;
+        });
   return std::nullopt;
 }
 

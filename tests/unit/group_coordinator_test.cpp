@@ -1,5 +1,7 @@
 // The group coordinator's state machine against an in-memory store: joins, syncs,
 // heartbeats, expiry, static membership, offsets, and reloading from the stored records.
+#include "server/group/group_coordinator.h"
+
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -9,7 +11,6 @@
 #include <optional>
 #include <thread>
 
-#include "server/group/group_coordinator.h"
 #include "server/group/group_records.h"
 
 using namespace kfk::server::group;
@@ -97,7 +98,8 @@ std::string member_id_for(GroupCoordinator& c, int32_t session_ms = 10000) {
   return r.member_id;
 }
 
-SyncRequest sync_request(const JoinResult& j, std::vector<std::pair<std::string, Bytes>> assignments = {}) {
+SyncRequest sync_request(const JoinResult& j,
+                         std::vector<std::pair<std::string, Bytes>> assignments = {}) {
   SyncRequest s;
   s.group_id = "g";
   s.generation_id = j.generation_id;
@@ -125,9 +127,10 @@ TEST_CASE("group records: Kafka's key and value formats round trip") {
   auto key = offset_commit_key("grp", TopicPartitionKey{"t", 7});
   auto value = offset_commit_value(c);
   CHECK(key[0] == 0);
-  CHECK(key[1] == 1);  // key version 1
+  CHECK(key[1] == 1);    // key version 1
   CHECK(value[1] == 3);  // OffsetCommitValue v3
-  auto rec = parse_stored_record(std::span<const uint8_t>(key), std::span<const uint8_t>(value), error);
+  auto rec =
+      parse_stored_record(std::span<const uint8_t>(key), std::span<const uint8_t>(value), error);
   REQUIRE_MESSAGE(rec, error);
   CHECK(rec->group_id == "grp");
   CHECK(rec->partition.topic == "t");
@@ -160,7 +163,8 @@ TEST_CASE("group records: Kafka's key and value formats round trip") {
   auto gkey = group_metadata_key("grp");
   auto gvalue = group_metadata_value(g, 1);
   CHECK(gkey[1] == 2);
-  auto grec = parse_stored_record(std::span<const uint8_t>(gkey), std::span<const uint8_t>(gvalue), error);
+  auto grec =
+      parse_stored_record(std::span<const uint8_t>(gkey), std::span<const uint8_t>(gvalue), error);
   REQUIRE_MESSAGE(grec, error);
   CHECK(grec->kind == StoredRecord::Kind::group_metadata);
   CHECK(grec->group.generation_id == 5);
@@ -184,7 +188,7 @@ TEST_CASE("group records: partition of a group as Kafka computes it") {
   // abs(String.hashCode) mod partitions; "polygenelubricants" hashes to Integer.MIN_VALUE.
   CHECK(partition_for_group("abc", 50) == 96354 % 50);
   CHECK(partition_for_group("polygenelubricants", 50) == 0);
-  CHECK(partition_for_group("\xC3\xA9", 1000) == 233);              // U+00E9
+  CHECK(partition_for_group("\xC3\xA9", 1000) == 233);                  // U+00E9
   CHECK(partition_for_group("\xF0\x9F\x98\x80", 10000000) == 1772899);  // a surrogate pair
 }
 
@@ -245,7 +249,8 @@ TEST_CASE("group coordinator: members join, the leader assigns, followers receiv
 
   // The leader leaves: the other member becomes leader in the next generation.
   ErrorCode group_error;
-  auto errors = c.leave_group("g", {LeavingMember{a, std::nullopt}, LeavingMember{"x", std::nullopt}}, group_error);
+  auto errors = c.leave_group(
+      "g", {LeavingMember{a, std::nullopt}, LeavingMember{"x", std::nullopt}}, group_error);
   CHECK(group_error == ErrorCode::none);
   CHECK(errors == std::vector<ErrorCode>{ErrorCode::none, ErrorCode::unknown_member_id});
   Awaited<JoinResult> jb2;
@@ -356,8 +361,9 @@ TEST_CASE("group coordinator: offsets are committed, fetched, reloaded and delet
     CHECK(errors == std::vector<ErrorCode>{ErrorCode::none, ErrorCode::none,
                                            ErrorCode::offset_metadata_too_large});
     std::vector<FetchedOffset> out;
-    CHECK(c.fetch_offsets("g", std::vector<std::pair<std::string, std::vector<int32_t>>>{{"t", {0, 1, 2}}},
-                          out) == ErrorCode::none);
+    CHECK(c.fetch_offsets(
+              "g", std::vector<std::pair<std::string, std::vector<int32_t>>>{{"t", {0, 1, 2}}},
+              out) == ErrorCode::none);
     REQUIRE(out.size() == 3);
     CHECK(out[0].offset == 10);
     CHECK(out[0].metadata == std::optional<std::string>("m"));

@@ -65,7 +65,8 @@ std::optional<std::string> Group::select_protocol() const {
   if (members.empty()) return std::nullopt;
   // Candidates: the protocols every member supports.
   std::vector<std::string> candidates;
-  for (const auto& [name, metadata] : members.begin()->second.protocols) {
+  for (const auto& protocol : members.begin()->second.protocols) {
+    const std::string& name = protocol.first;
     bool everyone = std::all_of(members.begin(), members.end(), [&](const auto& m) {
       return m.second.metadata_for(name) != nullptr;
     });
@@ -89,15 +90,15 @@ std::optional<std::string> Group::select_protocol() const {
 }
 
 bool Group::supports_protocols(
-    std::string_view type, const std::vector<std::pair<std::string, protocol::Bytes>>& protocols) const {
+    std::string_view type,
+    const std::vector<std::pair<std::string, protocol::Bytes>>& protocols) const {
   if (protocols.empty() || type.empty()) return false;
   if (members.empty()) return true;
   if (protocol_type && *protocol_type != type) return false;
   // Some protocol of the request must be supported by every current member.
   return std::any_of(protocols.begin(), protocols.end(), [&](const auto& p) {
-    return std::all_of(members.begin(), members.end(), [&](const auto& m) {
-      return m.second.metadata_for(p.first) != nullptr;
-    });
+    return std::all_of(members.begin(), members.end(),
+                       [&](const auto& m) { return m.second.metadata_for(p.first) != nullptr; });
   });
 }
 
@@ -112,7 +113,8 @@ std::optional<std::vector<std::string>> Group::subscribed_topics() const {
     if (!r.ok() || version < 0) return std::nullopt;
     protocol::ConsumerProtocolSubscription sub;
     // A newer version only adds fields at the end: read what this version knows.
-    const int16_t known = std::min<int16_t>(version, protocol::ConsumerProtocolSubscription::max_version);
+    const int16_t known =
+        std::min<int16_t>(version, protocol::ConsumerProtocolSubscription::max_version);
     if (!sub.decode(r, known) && r.error().kind != protocol::DecodeErrorKind::trailing_bytes)
       return std::nullopt;
     topics.insert(sub.topics.begin(), sub.topics.end());

@@ -39,7 +39,7 @@ struct JoinResult {
     std::optional<std::string> group_instance_id;
     protocol::Bytes metadata;
   };
-  std::vector<Member> members;  // the leader's only
+  std::vector<Member> members;   // the leader's only
   bool skip_assignment = false;  // KIP-814: the leader keeps the current assignment
 };
 
@@ -61,7 +61,8 @@ struct Member {
   int32_t rebalance_timeout_ms = 0;
   int32_t session_timeout_ms = 0;
   std::string protocol_type;
-  std::vector<std::pair<std::string, protocol::Bytes>> protocols;  // name -> metadata, by preference
+  std::vector<std::pair<std::string, protocol::Bytes>>
+      protocols;  // name -> metadata, by preference
   protocol::Bytes assignment;
   JoinCallback awaiting_join;  // a JoinGroup waiting for the rebalance to complete
   SyncCallback awaiting_sync;  // a SyncGroup waiting for the leader's assignment
@@ -95,8 +96,8 @@ struct Group {
   std::optional<std::string> protocol_name;
   int32_t generation_id = 0;
   std::optional<std::string> leader_id;
-  std::map<std::string, Member> members;                   // by member id
-  std::map<std::string, std::string> static_members;       // instance id -> member id
+  std::map<std::string, Member> members;                     // by member id
+  std::map<std::string, std::string> static_members;         // instance id -> member id
   std::map<std::string, Clock::time_point> pending_members;  // KIP-394: id given, not joined yet
   std::map<TopicPartitionKey, CommittedOffset> offsets;
   // PreparingRebalance: when the join phase ends; CompletingRebalance: when the leader's
@@ -115,8 +116,9 @@ struct Group {
   // The protocol every member supports that most members prefer; nullopt when none is shared.
   std::optional<std::string> select_protocol() const;
   // Whether every member (or the group, when empty) supports one of `protocols` of `type`.
-  bool supports_protocols(std::string_view type,
-                          const std::vector<std::pair<std::string, protocol::Bytes>>& protocols) const;
+  bool supports_protocols(
+      std::string_view type,
+      const std::vector<std::pair<std::string, protocol::Bytes>>& protocols) const;
   // Topics the group's members subscribe to through the consumer protocol; nullopt when the
   // group does not use it (the broker cannot tell which topics it reads).
   std::optional<std::vector<std::string>> subscribed_topics() const;

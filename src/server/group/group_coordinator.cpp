@@ -472,7 +472,8 @@ JoinResult GroupCoordinator::join_result(const Group& g, const Member& m, bool w
 
 void GroupCoordinator::prepare_rebalance(Group& g, const char* reason) {
   if (g.state == GroupState::preparing_rebalance) return;
-  if (g.state == GroupState::completing_rebalance) reset_awaiting_sync(g, ErrorCode::rebalance_in_progress);
+  if (g.state == GroupState::completing_rebalance)
+    reset_awaiting_sync(g, ErrorCode::rebalance_in_progress);
   g.pending_sync.clear();
   const auto now = Clock::now();
   if (g.state == GroupState::empty) {
@@ -487,8 +488,8 @@ void GroupCoordinator::prepare_rebalance(Group& g, const char* reason) {
     g.rebalance_deadline = now + ms(g.max_rebalance_timeout_ms());
   }
   g.new_member_added = false;
-  spdlog::info("group {}: preparing to rebalance (generation {}): {}", g.group_id,
-               g.generation_id, reason);
+  spdlog::info("group {}: preparing to rebalance (generation {}): {}", g.group_id, g.generation_id,
+               reason);
   transition(g, GroupState::preparing_rebalance);
   schedule(g, g.rebalance_deadline);
 }
@@ -695,7 +696,8 @@ ErrorCode GroupCoordinator::heartbeat(const std::string& group_id, const std::st
   if (g->state == GroupState::dead) return ErrorCode::coordinator_not_available;
   if (group_instance_id) {
     auto s = g->static_members.find(*group_instance_id);
-    if (s != g->static_members.end() && s->second != member_id) return ErrorCode::fenced_instance_id;
+    if (s != g->static_members.end() && s->second != member_id)
+      return ErrorCode::fenced_instance_id;
   }
   auto it = g->members.find(member_id);
   if (g->state == GroupState::empty || it == g->members.end()) return ErrorCode::unknown_member_id;
@@ -902,9 +904,11 @@ ErrorCode GroupCoordinator::delete_group(const std::string& group_id) {
   if (g == nullptr || g->state == GroupState::dead) return ErrorCode::group_id_not_found;
   if (g->state != GroupState::empty) return ErrorCode::non_empty_group;
   std::vector<StoreRecord> records;
-  for (const auto& [tp, c] : g->offsets) records.push_back({offset_commit_key(group_id, tp), std::nullopt});
+  for (const auto& [tp, c] : g->offsets)
+    records.push_back({offset_commit_key(group_id, tp), std::nullopt});
   records.push_back({group_metadata_key(group_id), std::nullopt});
-  if (auto err = store(group_id, records); err != ErrorCode::none) return member_error_for_store(err);
+  if (auto err = store(group_id, records); err != ErrorCode::none)
+    return member_error_for_store(err);
   transition(*g, GroupState::dead);
   groups_.erase(group_id);
   spdlog::info("group {}: deleted", group_id);
@@ -929,7 +933,8 @@ ErrorCode GroupCoordinator::delete_offsets(const std::string& group_id,
   std::vector<TopicPartitionKey> removed;
   for (size_t i = 0; i < partitions.size(); ++i) {
     const auto& tp = partitions[i];
-    if (subscribed && std::find(subscribed->begin(), subscribed->end(), tp.topic) != subscribed->end()) {
+    if (subscribed &&
+        std::find(subscribed->begin(), subscribed->end(), tp.topic) != subscribed->end()) {
       errors[i] = ErrorCode::group_subscribed_to_topic;
       continue;
     }
@@ -938,7 +943,8 @@ ErrorCode GroupCoordinator::delete_offsets(const std::string& group_id,
     removed.push_back(tp);
   }
   if (!records.empty()) {
-    if (auto err = store(group_id, records); err != ErrorCode::none) return member_error_for_store(err);
+    if (auto err = store(group_id, records); err != ErrorCode::none)
+      return member_error_for_store(err);
     for (const auto& tp : removed) g->offsets.erase(tp);
   }
   return ErrorCode::none;
@@ -959,7 +965,8 @@ void GroupCoordinator::expire_offsets(int64_t now_ms) {
     std::vector<StoreRecord> records;
     std::vector<TopicPartitionKey> expired;
     for (const auto& [tp, c] : g.offsets) {
-      if (subscribed && std::find(subscribed->begin(), subscribed->end(), tp.topic) != subscribed->end())
+      if (subscribed &&
+          std::find(subscribed->begin(), subscribed->end(), tp.topic) != subscribed->end())
         continue;
       bool due;
       if (c.expire_timestamp_ms >= 0) {
@@ -967,7 +974,8 @@ void GroupCoordinator::expire_offsets(int64_t now_ms) {
       } else {
         // A consumer group's offsets age from when it became empty; a group that only
         // stores offsets, from each commit.
-        const int64_t base = empty && g.protocol_type ? g.state_timestamp_ms : c.commit_timestamp_ms;
+        const int64_t base =
+            empty && g.protocol_type ? g.state_timestamp_ms : c.commit_timestamp_ms;
         due = now_ms >= base + config_.offsets_retention_ms;
       }
       if (!due) continue;
@@ -1026,7 +1034,8 @@ void GroupCoordinator::check_deadlines(Group& g, Clock::time_point now) {
   if (g.state == GroupState::preparing_rebalance && g.rebalance_deadline <= now) {
     if (g.initial_delay && g.new_member_added && g.initial_delay_remaining_ms > 0) {
       // More members arrived during the delay: wait a little longer for others.
-      const int32_t delay = std::min(config_.initial_rebalance_delay_ms, g.initial_delay_remaining_ms);
+      const int32_t delay =
+          std::min(config_.initial_rebalance_delay_ms, g.initial_delay_remaining_ms);
       g.initial_delay_remaining_ms = std::max(g.initial_delay_remaining_ms - delay, 0);
       g.new_member_added = false;
       g.rebalance_deadline = now + ms(delay);
@@ -1042,7 +1051,8 @@ void GroupCoordinator::check_deadlines(Group& g, Clock::time_point now) {
 
 void GroupCoordinator::remove_pending_sync_members(Group& g) {
   const auto pending = g.pending_sync;
-  for (const auto& id : pending) remove_member(g, id, "it did not sync within the rebalance timeout");
+  for (const auto& id : pending)
+    remove_member(g, id, "it did not sync within the rebalance timeout");
 }
 
 void GroupCoordinator::maybe_remove(const std::string& group_id) {
@@ -1082,11 +1092,13 @@ void GroupCoordinator::timer_loop() {
 // --- storage ----------------------------------------------------------------------------
 
 ErrorCode GroupCoordinator::store_group(Group& g) {
-  std::vector<StoreRecord> records{{group_metadata_key(g.group_id), group_metadata_value(g, wall_ms())}};
+  std::vector<StoreRecord> records{
+      {group_metadata_key(g.group_id), group_metadata_value(g, wall_ms())}};
   return member_error_for_store(store(g.group_id, records));
 }
 
-ErrorCode GroupCoordinator::store(const std::string& group_id, const std::vector<StoreRecord>& records) {
+ErrorCode GroupCoordinator::store(const std::string& group_id,
+                                  const std::vector<StoreRecord>& records) {
   const int32_t partitions = store_.partitions();
   if (partitions <= 0) return ErrorCode::coordinator_not_available;
   return store_.append(partition_for_group(group_id, partitions), records, wall_ms());

@@ -52,7 +52,7 @@ struct JoinRequest {
   int32_t rebalance_timeout_ms = -1;
   std::string protocol_type;
   std::vector<std::pair<std::string, protocol::Bytes>> protocols;
-  bool require_known_member_id = true;  // JoinGroup v4+
+  bool require_known_member_id = true;    // JoinGroup v4+
   bool supports_skip_assignment = false;  // JoinGroup v9+
 };
 

@@ -104,7 +104,7 @@ protocol::Bytes offset_commit_value(const CommittedOffset& offset) {
   value.expire_timestamp = offset.expire_timestamp_ms;
   // v1 is the only version with an expiry, as Kafka writes it.
   return versioned(value, offset.expire_timestamp_ms >= 0 ? kOffsetCommitValueWithExpiry
-                                                           : kOffsetCommitValueVersion);
+                                                          : kOffsetCommitValueVersion);
 }
 
 protocol::Bytes group_metadata_key(std::string_view group_id) {
@@ -191,7 +191,8 @@ std::optional<StoredRecord> parse_stored_record(std::optional<std::span<const ui
       m.group_instance_id = mm.group_instance_id;
       m.client_id = std::move(mm.client_id);
       m.client_host = std::move(mm.client_host);
-      m.rebalance_timeout_ms = mm.rebalance_timeout >= 0 ? mm.rebalance_timeout : mm.session_timeout;
+      m.rebalance_timeout_ms =
+          mm.rebalance_timeout >= 0 ? mm.rebalance_timeout : mm.session_timeout;
       m.session_timeout_ms = mm.session_timeout;
       m.protocol_type = g.protocol_type.value_or("");
       if (g.protocol_name) m.protocols.emplace_back(*g.protocol_name, std::move(mm.subscription));

@@ -30,8 +30,8 @@ protocol::Bytes group_metadata_value(const Group& group, int64_t now_ms);
 struct StoredRecord {
   enum class Kind : uint8_t { offset_commit, group_metadata } kind = Kind::offset_commit;
   std::string group_id;
-  TopicPartitionKey partition;             // offset commits
-  std::optional<CommittedOffset> offset;   // nullopt: tombstone
+  TopicPartitionKey partition;            // offset commits
+  std::optional<CommittedOffset> offset;  // nullopt: tombstone
   bool group_tombstone = false;
   Group group;  // group metadata (members without callbacks or deadlines)
 };

@@ -30,7 +30,8 @@ ErrorCode OffsetsTopicStore::ensure_topic() {
   if (created.result.error != ErrorCode::none &&
       created.result.error != ErrorCode::topic_already_exists) {
     spdlog::error("could not create {}: {} {}", kOffsetsTopic,
-                  protocol::error_name(static_cast<int16_t>(created.result.error)), created.result.message);
+                  protocol::error_name(static_cast<int16_t>(created.result.error)),
+                  created.result.message);
     return created.result.error;
   }
   spdlog::info("created {} with {} partitions", kOffsetsTopic, config.offsets_topic_num_partitions);
@@ -46,7 +47,8 @@ int32_t OffsetsTopicStore::partitions() {
 
 ErrorCode OffsetsTopicStore::append(int32_t partition, const std::vector<StoreRecord>& records,
                                     int64_t now_ms) {
-  if (auto err = ensure_topic(); err != ErrorCode::none) return ErrorCode::coordinator_not_available;
+  if (auto err = ensure_topic(); err != ErrorCode::none)
+    return ErrorCode::coordinator_not_available;
   auto log = broker_.partition_log(kOffsetsTopic, partition);
   if (!log) return ErrorCode::not_leader_or_follower;
   record::BatchOptions options;
@@ -69,7 +71,8 @@ ErrorCode OffsetsTopicStore::append(int32_t partition, const std::vector<StoreRe
     return result.error;
   }
   if (result.flush_needed) {
-    if (auto err = log->flush_up_to(result.last_offset + 1); !err.ok()) return err.kafka_error_code();
+    if (auto err = log->flush_up_to(result.last_offset + 1); !err.ok())
+      return err.kafka_error_code();
   }
   broker_.fetch_manager().notify(kOffsetsTopic, partition);
   return ErrorCode::none;
@@ -84,7 +87,8 @@ ErrorCode OffsetsTopicStore::read_all(int32_t partition, const Visit& visit) {
   while (offset < end) {
     auto chunk = log->read_bytes(offset, 1 << 20, true, storage::ReadLimit::log_end);
     if (!chunk.ok()) {
-      spdlog::error("{}-{} at offset {}: {}", kOffsetsTopic, partition, offset, chunk.error_message);
+      spdlog::error("{}-{} at offset {}: {}", kOffsetsTopic, partition, offset,
+                    chunk.error_message);
       return chunk.error;
     }
     record::BatchIterator batches(chunk.bytes);

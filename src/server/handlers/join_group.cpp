@@ -12,7 +12,8 @@ namespace {
 std::string client_host(const std::string& peer) {
   std::string host = peer;
   if (auto colon = host.rfind(':'); colon != std::string::npos) host.resize(colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   return "/" + host;
 }
 
@@ -44,7 +45,8 @@ asio::awaitable<void> JoinGroupHandler::handle(RequestContext& ctx, const Reques
   resp.generation_id = r.generation_id;
   resp.protocol_type = r.protocol_type;
   // Before v7 the name is not nullable: an empty string stands for none.
-  resp.protocol_name = ctx.version() >= 7 ? r.protocol_name : std::optional(r.protocol_name.value_or(""));
+  resp.protocol_name =
+      ctx.version() >= 7 ? r.protocol_name : std::optional(r.protocol_name.value_or(""));
   resp.leader = r.leader;
   resp.member_id = r.member_id;
   resp.skip_assignment = r.skip_assignment;

@@ -12,7 +12,8 @@ asio::awaitable<void> LeaveGroupHandler::handle(RequestContext& ctx, const Reque
   if (ctx.version() < 3) {
     leaving.push_back(group::LeavingMember{req.member_id, std::nullopt});
   } else {
-    for (const auto& m : req.members) leaving.push_back(group::LeavingMember{m.member_id, m.group_instance_id});
+    for (const auto& m : req.members)
+      leaving.push_back(group::LeavingMember{m.member_id, m.group_instance_id});
   }
   protocol::ErrorCode group_error = protocol::ErrorCode::none;
   auto errors = ctx.broker.group_coordinator().leave_group(req.group_id, leaving, group_error);
