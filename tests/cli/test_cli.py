@@ -146,7 +146,6 @@ def test_server_format_writes_meta_properties(tmp_path):
 @pytest.mark.parametrize(
     "args",
     [
-        ["group", "list"],
         ["connect"],
         ["schema", "list"],
     ],
@@ -158,17 +157,33 @@ def test_commands_not_available_yet(args):
     assert "not available yet in this version" in r.stderr or "not implemented yet" in r.stderr
 
 
-@pytest.mark.parametrize("name", ["group", "connect", "schema"])
+@pytest.mark.parametrize("name", ["connect", "schema"])
 def test_command_help_says_not_available(name):
     r = kfk(name, "--help")
     assert r.returncode == EXIT_OK
     assert "not available yet in this version" in r.stdout
 
 
-@pytest.mark.parametrize("name", ["topic", "produce", "consume"])
+def test_group_help_lists_its_subcommands():
+    r = kfk("group", "--help")
+    assert r.returncode == EXIT_OK
+    for verb in ["list", "describe", "reset-offsets", "delete", "delete-offsets"]:
+        assert any(line.strip().split(",")[0].split()[0] == verb
+                   for line in r.stdout.splitlines() if line.strip()), verb
+    assert "not available" not in r.stdout
+
+
+def test_group_reset_offsets_needs_one_mode():
+    # Checked before any broker is contacted.
+    r = kfk("-b", "127.0.0.1:1", "group", "reset-offsets", "g", "--topic", "t")
+    assert r.returncode == EXIT_USAGE
+    assert "exactly one of" in r.stderr
+
+
+@pytest.mark.parametrize("name", ["topic", "produce", "consume", "group"])
 def test_client_commands_report_an_unreachable_broker(name):
     args = {"topic": ["topic", "list"], "produce": ["produce", "t1"],
-            "consume": ["consume", "t1", "-e"]}[name]
+            "consume": ["consume", "t1", "-e"], "group": ["group", "list"]}[name]
     r = kfk("-b", "127.0.0.1:1", *args, input="x\n")
     assert r.returncode == 4, r.stderr
     assert "127.0.0.1:1" in r.stderr

@@ -12,15 +12,10 @@
 #include <string>
 #include <vector>
 
+#include "core/client/topic_partition.h"
 #include "core/record/record_batch.h"
 
 namespace kfk::client {
-
-struct TopicPartition {
-  std::string topic;
-  int32_t partition = 0;
-  auto operator<=>(const TopicPartition&) const = default;
-};
 
 struct AccumulatorOptions {
   record::Compression compression = record::Compression::none;

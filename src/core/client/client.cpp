@@ -37,6 +37,8 @@ struct Client::Impl {
   // Declared before the connections: they run on it and must go first.
   net::IoContext io;
   std::map<std::string, std::unique_ptr<net::Connection>> connections;  // by "host:port"
+  std::unique_ptr<net::Connection> coordinator;                         // see Client::coordinator()
+  int32_t coordinator_node = -1;
   ClusterMetadata cache;
   std::map<std::string, Clock::time_point> fetched_at;  // per topic; absent = refresh
 
@@ -177,6 +179,39 @@ const ClientOptions& Client::options() const { return impl_->options; }
 
 net::Connection& Client::any_broker() { return impl_->any_broker(); }
 
+namespace {
+
+BrokerAddress address_of(const ClusterMetadata& cache, int32_t node_id) {
+  const auto it = cache.brokers.find(node_id);
+  if (it == cache.brokers.end()) {
+    throw ClientError(ClientErrorKind::protocol,
+                      fmt::format("broker {} is not in the cluster metadata", node_id));
+  }
+  const auto& b = it->second;
+  if (b.port <= 0 || b.port > 65535) {
+    throw ClientError(
+        ClientErrorKind::protocol,
+        fmt::format("broker {} has an invalid port {} in the metadata", node_id, b.port));
+  }
+  return BrokerAddress{b.host, static_cast<uint16_t>(b.port)};
+}
+
+}  // namespace
+
+net::Connection& Client::coordinator(int32_t node_id) {
+  auto& impl = *impl_;
+  if (impl.coordinator && impl.coordinator_node == node_id && impl.coordinator->is_open()) {
+    return *impl.coordinator;
+  }
+  impl.coordinator.reset();
+  if (impl.cache.brokers.count(node_id) == 0) fetch_metadata(std::vector<std::string>{});
+  const BrokerAddress address = address_of(impl.cache, node_id);
+  impl.coordinator =
+      net::Connection::open(impl.io, address.host, address.port, impl.connect_options);
+  impl.coordinator_node = node_id;
+  return *impl.coordinator;
+}
+
 net::Connection& Client::broker(int32_t node_id) {
   auto it = impl_->cache.brokers.find(node_id);
   if (it == impl_->cache.brokers.end()) {
@@ -208,7 +243,13 @@ net::Connection& Client::controller() {
   return any_broker();
 }
 
-void Client::drop(net::Connection& conn) { impl_->connections.erase(conn.address()); }
+void Client::drop(net::Connection& conn) {
+  if (impl_->coordinator.get() == &conn) {
+    impl_->coordinator.reset();
+    return;
+  }
+  impl_->connections.erase(conn.address());
+}
 
 ClusterMetadata Client::fetch_metadata(const std::optional<std::vector<std::string>>& topics,
                                        bool allow_auto_create) {

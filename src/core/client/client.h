@@ -48,6 +48,10 @@ class Client {
   net::Connection& broker(int32_t node_id);
   // The controller when metadata names one we can reach, else any broker.
   net::Connection& controller();
+  // A connection of its own to the broker that coordinates a group, apart from the one
+  // broker() returns: a broker serves a connection's requests one at a time, so heartbeats
+  // must not queue behind a fetch waiting for data (the Java client does the same).
+  net::Connection& coordinator(int32_t node_id);
   // Forgets a connection after a failure, so the next use reconnects.
   void drop(net::Connection& conn);
 

@@ -8,20 +8,17 @@
 #include <map>
 
 #include "core/client/client.h"
+#include "core/client/offset_lookup.h"
 #include "core/net/request.h"
 #include "core/protocol/errors.h"
 #include "core/protocol/messages/fetch.h"
-#include "core/protocol/messages/list_offsets.h"
 
 namespace kfk::client {
 
-using Clock = std::chrono::steady_clock;
 using protocol::ErrorCode;
 
 namespace {
 
-constexpr int64_t kLatestTimestamp = -1;
-constexpr int64_t kEarliestTimestamp = -2;
 // The last Fetch version that names topics; later ones use topic ids.
 constexpr int16_t kLastFetchVersionWithNames = 12;
 
@@ -71,108 +68,12 @@ struct Consumer::Impl {
     return nullptr;
   }
 
-  // ListOffsets for `tps` at `timestamp` (earliest or latest), retrying retriable errors.
   std::map<TopicPartition, int64_t> list_offsets(const std::vector<TopicPartition>& tps,
                                                  int64_t timestamp) {
-    std::map<TopicPartition, int64_t> result;
-    std::vector<TopicPartition> remaining = tps;
-    const auto deadline = Clock::now() + client.options().api_timeout;
-    for (int attempt = 0; !remaining.empty(); ++attempt) {
-      std::map<int32_t, std::vector<TopicPartition>> by_leader;
-      std::vector<TopicPartition> retry;
-      int16_t last_error = 0;
-      for (const auto& tp : remaining) {
-        const int32_t leader = leader_of(tp);
-        if (leader < 0) {
-          retry.push_back(tp);
-          last_error = protocol::to_int(ErrorCode::leader_not_available);
-        } else {
-          by_leader[leader].push_back(tp);
-        }
-      }
-      std::vector<std::pair<FetchFlight, std::vector<TopicPartition>>> flights;
-      for (auto& [leader, list] : by_leader) {
-        FetchFlight flight;
-        try {
-          flight.conn = &client.broker(leader);
-          flight.version = flight.conn->require_version(protocol::ListOffsetsRequest::api_key);
-          protocol::ListOffsetsRequest request;
-          request.replica_id = -1;
-          request.isolation_level = options.isolation_level;
-          request.timeout_ms = static_cast<int32_t>(client.options().request_timeout.count());
-          for (const auto& tp : list) {
-            auto it = std::find_if(request.topics.begin(), request.topics.end(),
-                                   [&](const auto& t) { return t.name == tp.topic; });
-            if (it == request.topics.end()) {
-              it = request.topics.emplace(request.topics.end());
-              it->name = tp.topic;
-            }
-            auto& p = it->partitions.emplace_back();
-            p.partition_index = tp.partition;
-            p.timestamp = timestamp;
-          }
-          flight.correlation = net::send_request(*flight.conn, request, flight.version);
-          flights.emplace_back(flight, std::move(list));
-        } catch (const net::NetError& e) {
-          if (e.kind() == net::NetErrorKind::unsupported) throw;
-          if (flight.conn != nullptr) client.drop(*flight.conn);
-          retry.insert(retry.end(), list.begin(), list.end());
-          last_error = protocol::to_int(ErrorCode::network_exception);
-        }
-      }
-      for (auto& [flight, list] : flights) {
-        try {
-          const auto response = net::wait_response<protocol::ListOffsetsResponse>(
-              *flight.conn, flight.correlation, flight.version);
-          for (const auto& tp : list) {
-            const protocol::ListOffsetsResponse::ListOffsetsPartitionResponse* found = nullptr;
-            for (const auto& t : response.topics) {
-              if (t.name != tp.topic) continue;
-              for (const auto& p : t.partitions) {
-                if (p.partition_index == tp.partition) found = &p;
-              }
-            }
-            if (found == nullptr) {
-              throw ClientError(ClientErrorKind::protocol,
-                                fmt::format("the ListOffsets answer from {} left out {}",
-                                            flight.conn->address(), name_of(tp)));
-            }
-            if (found->error_code == 0) {
-              result[tp] = found->offset;
-            } else if (protocol::is_retriable(found->error_code)) {
-              retry.push_back(tp);
-              last_error = found->error_code;
-              client.invalidate(tp.topic);
-            } else {
-              throw ClientError(ClientErrorKind::kafka,
-                                fmt::format("listing offsets of {}: {}", name_of(tp),
-                                            protocol::describe_error(found->error_code)),
-                                found->error_code);
-            }
-          }
-        } catch (const net::NetError& e) {
-          if (e.kind() == net::NetErrorKind::protocol) throw;
-          client.drop(*flight.conn);
-          retry.insert(retry.end(), list.begin(), list.end());
-          last_error = protocol::to_int(ErrorCode::network_exception);
-        }
-      }
-      remaining = std::move(retry);
-      if (remaining.empty()) break;
-      if (Clock::now() >= deadline) {
-        throw ClientError(
-            ClientErrorKind::timeout,
-            fmt::format("listing offsets of {}: still failing after {} ms: {}",
-                        name_of(remaining.front()), client.options().api_timeout.count(),
-                        protocol::describe_error(last_error)),
-            last_error);
-      }
-      client.backoff(attempt);
-    }
-    return result;
+    return client::list_offsets(client, tps, timestamp, options.isolation_level);
   }
 
-  void assign(const std::vector<std::pair<TopicPartition, StartOffset>>& wanted) {
+  void add(const std::vector<std::pair<TopicPartition, StartOffset>>& wanted) {
     std::vector<TopicPartition> all;
     std::vector<TopicPartition> need_earliest;
     for (const auto& [tp, start] : wanted) {
@@ -190,7 +91,10 @@ struct Consumer::Impl {
     const auto latest = list_offsets(all, kLatestTimestamp);
     const auto earliest = need_earliest.empty() ? std::map<TopicPartition, int64_t>{}
                                                 : list_offsets(need_earliest, kEarliestTimestamp);
-    parts.clear();
+    std::erase_if(parts, [&](const PartitionProgress& p) {
+      return std::any_of(wanted.begin(), wanted.end(),
+                         [&](const auto& w) { return w.first == p.tp; });
+    });
     for (const auto& [tp, start] : wanted) {
       PartitionProgress p;
       p.tp = tp;
@@ -294,11 +198,11 @@ struct Consumer::Impl {
     }
   }
 
-  protocol::FetchRequest make_request(const std::vector<PartitionProgress*>& list,
-                                      int16_t version) {
+  protocol::FetchRequest make_request(const std::vector<PartitionProgress*>& list, int16_t version,
+                                      int32_t max_wait_ms) {
     protocol::FetchRequest request;
     request.replica_id = -1;
-    request.max_wait_ms = options.fetch_max_wait_ms;
+    request.max_wait_ms = max_wait_ms;
     request.min_bytes = options.fetch_min_bytes;
     request.max_bytes = options.fetch_max_bytes;
     request.isolation_level = options.isolation_level;
@@ -331,7 +235,7 @@ struct Consumer::Impl {
     return version;
   }
 
-  std::vector<ConsumerRecord> poll() {
+  std::vector<ConsumerRecord> poll(int32_t max_wait_ms) {
     std::vector<ConsumerRecord> out;
     bool trouble = false;
     std::map<int32_t, std::vector<PartitionProgress*>> by_leader;
@@ -350,8 +254,8 @@ struct Consumer::Impl {
       try {
         flight.conn = &client.broker(leader);
         flight.version = fetch_version(*flight.conn, list);
-        flight.correlation =
-            net::send_request(*flight.conn, make_request(list, flight.version), flight.version);
+        flight.correlation = net::send_request(
+            *flight.conn, make_request(list, flight.version, max_wait_ms), flight.version);
         flights.emplace_back(flight, list);
       } catch (const net::NetError& e) {
         if (e.kind() == net::NetErrorKind::unsupported) throw;
@@ -426,10 +330,28 @@ Consumer::Consumer(Client& client, ConsumerOptions options)
 Consumer::~Consumer() = default;
 
 void Consumer::assign(const std::vector<std::pair<TopicPartition, StartOffset>>& partitions) {
-  impl_->assign(partitions);
+  impl_->parts.clear();
+  impl_->add(partitions);
 }
 
-std::vector<ConsumerRecord> Consumer::poll() { return impl_->poll(); }
+void Consumer::add(const std::vector<std::pair<TopicPartition, StartOffset>>& partitions) {
+  impl_->add(partitions);
+}
+
+void Consumer::remove(const std::vector<TopicPartition>& partitions) {
+  std::erase_if(impl_->parts, [&](const PartitionProgress& p) {
+    return std::find(partitions.begin(), partitions.end(), p.tp) != partitions.end();
+  });
+}
+
+std::vector<ConsumerRecord> Consumer::poll() {
+  return impl_->poll(impl_->options.fetch_max_wait_ms);
+}
+
+std::vector<ConsumerRecord> Consumer::poll(std::chrono::milliseconds max_wait) {
+  const auto ms = std::clamp<int64_t>(max_wait.count(), 0, impl_->options.fetch_max_wait_ms);
+  return impl_->poll(static_cast<int32_t>(ms));
+}
 
 const std::vector<PartitionProgress>& Consumer::progress() const { return impl_->parts; }
 

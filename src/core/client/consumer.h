@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "core/client/accumulator.h"
+#include "core/client/topic_partition.h"
 #include "core/record/record_batch.h"
 
 namespace kfk::client {
@@ -72,9 +72,16 @@ class Consumer {
   // Replaces the assignment. Resolves every start offset with ListOffsets (which also gives
   // the high watermark). Throws ClientError for unknown topics or partitions.
   void assign(const std::vector<std::pair<TopicPartition, StartOffset>>& partitions);
+  // Adds partitions to the assignment (replacing the position of one already there) and
+  // removes some, leaving the others where they are: what a group rebalance does.
+  void add(const std::vector<std::pair<TopicPartition, StartOffset>>& partitions);
+  void remove(const std::vector<TopicPartition>& partitions);
   // One fetch round: waits up to fetch.max.wait.ms for records. Retriable errors refresh
   // metadata and back off; others throw ClientError.
   std::vector<ConsumerRecord> poll();
+  // The same, waiting at most `max_wait` (below fetch.max.wait.ms) on the broker, so that a
+  // group member can heartbeat on time between fetches.
+  std::vector<ConsumerRecord> poll(std::chrono::milliseconds max_wait);
 
   const std::vector<PartitionProgress>& progress() const;
   // Every assigned partition has been read up to its high watermark.

@@ -65,6 +65,7 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
     int16_t api_key = 0;
     int16_t api_version = 0;
     Clock::time_point deadline;
+    std::chrono::milliseconds timeout{0};
   };
 
   Impl(asio::io_context& context, std::string addr, ConnectOptions opts)
@@ -175,7 +176,7 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
   }
 
   int32_t send(int16_t api_key, int16_t api_version, std::span<const uint8_t> body,
-               bool expect_response) {
+               bool expect_response, std::chrono::milliseconds timeout) {
     if (failure) throw *failure;
     const int32_t correlation = next_correlation++;
     if (next_correlation == INT32_MAX) next_correlation = 1;
@@ -184,7 +185,8 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
     bytes.insert(bytes.end(), body.begin(), body.end());
     writes.push_back(std::move(bytes));
     if (expect_response) {
-      pending[correlation] = Pending{api_key, api_version, Clock::now() + options.request_timeout};
+      if (timeout <= std::chrono::milliseconds::zero()) timeout = options.request_timeout;
+      pending[correlation] = Pending{api_key, api_version, Clock::now() + timeout, timeout};
     }
     spdlog::trace("{}: sending {} v{} (correlation id {}, {} bytes)", address, api_name(api_key),
                   api_version, correlation, body.size());
@@ -194,12 +196,13 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
   }
 
   template <class Pred>
-  void run(Pred&& ready, Clock::time_point deadline, const std::string& what) {
+  void run(Pred&& ready, Clock::time_point deadline, const std::string& what,
+           std::chrono::milliseconds timeout) {
     while (!ready()) {
       if (failure) throw *failure;
       if (Clock::now() >= deadline) {
-        fail(NetErrorKind::timeout, fmt::format("{} timed out after {} waiting for {}", address,
-                                                millis(options.request_timeout), what));
+        fail(NetErrorKind::timeout,
+             fmt::format("{} timed out after {} waiting for {}", address, millis(timeout), what));
         throw *failure;
       }
       if (io.stopped()) io.restart();
@@ -222,7 +225,8 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
             fmt::format("no request with correlation id {} on {}", correlation, address));
       }
       const std::string what = fmt::format("a {} response", api_name(it->second.api_key));
-      run([&] { return done.count(correlation) > 0; }, it->second.deadline, what);
+      run([&] { return done.count(correlation) > 0; }, it->second.deadline, what,
+          it->second.timeout);
       found = done.find(correlation);
     }
     protocol::Bytes body = std::move(found->second);
@@ -232,7 +236,7 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
 
   void drain() {
     run([&] { return writes.empty(); }, Clock::now() + options.request_timeout,
-        "requests to be sent");
+        "requests to be sent", options.request_timeout);
   }
 
   void connect(const std::string& host, uint16_t port) {
@@ -289,7 +293,7 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
       protocol::Writer w;
       request.encode(w, version);
       const protocol::Bytes body =
-          wait(send(protocol::ApiVersionsRequest::api_key, version, w.bytes(), true));
+          wait(send(protocol::ApiVersionsRequest::api_key, version, w.bytes(), true, {}));
       protocol::Reader peek(body);
       const int16_t error_code = peek.read_int16("error_code");
       const int16_t decode_version =
@@ -378,8 +382,8 @@ int16_t Connection::require_version(int16_t api_key) const {
 std::span<const ApiVersionRange> Connection::broker_versions() const { return impl_->broker; }
 
 int32_t Connection::send(int16_t api_key, int16_t api_version, std::span<const uint8_t> body,
-                         bool expect_response) {
-  return impl_->send(api_key, api_version, body, expect_response);
+                         bool expect_response, std::chrono::milliseconds timeout) {
+  return impl_->send(api_key, api_version, body, expect_response, timeout);
 }
 
 protocol::Bytes Connection::wait(int32_t correlation_id) { return impl_->wait(correlation_id); }

@@ -68,9 +68,11 @@ class Connection {
   std::span<const ApiVersionRange> broker_versions() const;
 
   // Queues a request whose body is already encoded. Returns its correlation id. Without
-  // `expect_response` (Produce with acks=0) nothing is awaited.
+  // `expect_response` (Produce with acks=0) nothing is awaited. A non-zero `timeout` replaces
+  // the request timeout for this request (JoinGroup may be held for a whole rebalance).
   int32_t send(int16_t api_key, int16_t api_version, std::span<const uint8_t> body,
-               bool expect_response = true);
+               bool expect_response = true,
+               std::chrono::milliseconds timeout = std::chrono::milliseconds::zero());
   // Blocks until the response to `correlation_id` arrives and returns its body (header
   // removed). Throws NetError; after a timeout or failure the connection is closed.
   protocol::Bytes wait(int32_t correlation_id);

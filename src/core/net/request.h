@@ -14,10 +14,11 @@ namespace kfk::net {
 
 template <class Request>
 int32_t send_request(Connection& conn, const Request& request, int16_t version,
-                     bool expect_response = true) {
+                     bool expect_response = true,
+                     std::chrono::milliseconds timeout = std::chrono::milliseconds::zero()) {
   protocol::Writer w(request.encoded_size(version));
   request.encode(w, version);
-  return conn.send(Request::api_key, version, w.bytes(), expect_response);
+  return conn.send(Request::api_key, version, w.bytes(), expect_response, timeout);
 }
 
 template <class Response>
@@ -34,10 +35,13 @@ Response wait_response(Connection& conn, int32_t correlation_id, int16_t version
   return response;
 }
 
-// Sends `request` at the negotiated version (or `version` when given) and waits for the answer.
+// Sends `request` at the negotiated version (or `version` when given) and waits for the answer,
+// at most `timeout` when it is not zero (else the connection's request timeout).
 template <class Response, class Request>
-Response call(Connection& conn, const Request& request, int16_t version) {
-  return wait_response<Response>(conn, send_request(conn, request, version), version);
+Response call(Connection& conn, const Request& request, int16_t version,
+              std::chrono::milliseconds timeout = std::chrono::milliseconds::zero()) {
+  return wait_response<Response>(conn, send_request(conn, request, version, true, timeout),
+                                 version);
 }
 
 }  // namespace kfk::net
