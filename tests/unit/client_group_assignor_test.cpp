@@ -46,7 +46,9 @@ void check_valid(const std::vector<MemberSubscription>& members, const Partition
       CHECK(p.partition < counts.at(p.topic));
     }
   }
-  for (const auto& [topic, n] : counts) {
+  for (const auto& entry : counts) {
+    const std::string& topic = entry.first;
+    const int32_t n = entry.second;
     const bool wanted = std::any_of(members.begin(), members.end(),
                                     [&](const auto& m) { return subscribed(m, topic); });
     for (int32_t p = 0; p < n; ++p) CHECK(seen[tp(topic, p)] == (wanted ? 1 : 0));
