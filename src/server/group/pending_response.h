@@ -1,6 +1,8 @@
 // A response that another thread completes later (JoinGroup and SyncGroup wait for the
-// rest of the group). The handler's coroutine waits on its own executor; complete() may be
-// called from any thread, once.
+// rest of the group). The handler's coroutine waits on a timer in its own frame, on its own
+// executor; completer() gives the callback for the coordinator, which may run on any thread,
+// at any time, even after the coroutine is gone (its connection closed). The callback owns
+// no asio object, so nothing of the executor is touched or destroyed from the wrong thread.
 #pragma once
 
 #include <asio/any_io_executor.hpp>
@@ -8,7 +10,9 @@
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -16,35 +20,56 @@
 namespace kfk::server::group {
 
 template <class T>
-class PendingResponse : public std::enable_shared_from_this<PendingResponse<T>> {
- public:
-  explicit PendingResponse(asio::any_io_executor executor) : timer_(std::move(executor)) {}
+class PendingResponse {
+  struct Slot {
+    std::mutex mu;
+    std::optional<T> value;
+    asio::steady_timer* timer = nullptr;  // set while a wait() is in progress
+  };
 
-  void complete(T value) {
-    {
-      std::lock_guard lock(mu_);
-      if (value_) return;
-      value_ = std::move(value);
-    }
-    // Runs on the waiter's executor after its wait has started (or sees the value first).
-    asio::post(timer_.get_executor(), [self = this->shared_from_this()] { self->timer_.cancel(); });
+ public:
+  // Completes the response once; later calls are ignored.
+  std::function<void(T)> completer() const {
+    return [slot = slot_](T value) {
+      std::lock_guard lock(slot->mu);
+      if (slot->value) return;
+      slot->value = std::move(value);
+      // Posted under the lock: the waiter cannot see the value and leave (and its executor
+      // cannot go away) before the wake-up is queued.
+      if (slot->timer != nullptr) {
+        asio::post(slot->timer->get_executor(), [slot] {
+          std::lock_guard relock(slot->mu);
+          if (slot->timer != nullptr) slot->timer->cancel();
+        });
+      }
+    };
   }
 
   asio::awaitable<T> wait() {
-    for (;;) {
-      {
-        std::lock_guard lock(mu_);
-        if (value_) co_return std::move(*value_);
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    // Detaches the timer however the coroutine ends, even when it is destroyed while waiting.
+    struct Attach {
+      Slot& slot;
+      ~Attach() {
+        std::lock_guard lock(slot.mu);
+        slot.timer = nullptr;
       }
-      timer_.expires_at(asio::steady_timer::time_point::max());
-      co_await timer_.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+    } attach{*slot_};
+    {
+      std::lock_guard lock(slot_->mu);
+      if (slot_->value) co_return std::move(*slot_->value);
+      slot_->timer = &timer;
+    }
+    for (;;) {
+      timer.expires_at(asio::steady_timer::time_point::max());
+      co_await timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+      std::lock_guard lock(slot_->mu);
+      if (slot_->value) co_return std::move(*slot_->value);
     }
   }
 
  private:
-  asio::steady_timer timer_;
-  std::mutex mu_;
-  std::optional<T> value_;
+  std::shared_ptr<Slot> slot_ = std::make_shared<Slot>();
 };
 
 }  // namespace kfk::server::group

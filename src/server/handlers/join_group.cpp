@@ -34,11 +34,9 @@ asio::awaitable<void> JoinGroupHandler::handle(RequestContext& ctx, const Reques
   join.require_known_member_id = ctx.version() >= 4;
   join.supports_skip_assignment = ctx.version() >= 9;
 
-  auto pending = std::make_shared<group::PendingResponse<group::JoinResult>>(
-      co_await asio::this_coro::executor);
-  ctx.broker.group_coordinator().join_group(
-      std::move(join), [pending](group::JoinResult r) { pending->complete(std::move(r)); });
-  group::JoinResult r = co_await pending->wait();
+  group::PendingResponse<group::JoinResult> pending;
+  ctx.broker.group_coordinator().join_group(std::move(join), pending.completer());
+  group::JoinResult r = co_await pending.wait();
 
   resp.throttle_time_ms = 0;
   resp.error_code = static_cast<int16_t>(r.error);

@@ -17,11 +17,9 @@ asio::awaitable<void> SyncGroupHandler::handle(RequestContext& ctx, const Reques
   sync.protocol_name = req.protocol_name;
   for (const auto& a : req.assignments) sync.assignments.emplace_back(a.member_id, a.assignment);
 
-  auto pending = std::make_shared<group::PendingResponse<group::SyncResult>>(
-      co_await asio::this_coro::executor);
-  ctx.broker.group_coordinator().sync_group(
-      std::move(sync), [pending](group::SyncResult r) { pending->complete(std::move(r)); });
-  group::SyncResult r = co_await pending->wait();
+  group::PendingResponse<group::SyncResult> pending;
+  ctx.broker.group_coordinator().sync_group(std::move(sync), pending.completer());
+  group::SyncResult r = co_await pending.wait();
 
   resp.throttle_time_ms = 0;
   resp.error_code = static_cast<int16_t>(r.error);
