@@ -43,7 +43,8 @@ TEST_CASE("protocol: api table covers every request/response pair") {
   // Kafka 4.0 minimums (KIP-896).
   CHECK(find_api(0)->min_version == 3);   // Produce
   CHECK(find_api(1)->min_version == 4);   // Fetch
-  CHECK(find_api(2)->min_version == 1);   // ListOffsets
+  CHECK(find_api(2)->min_version == 0);   // ListOffsets: kept for older tools (Burrow)
+  CHECK(find_api(11)->min_version == 2);  // JoinGroup
   CHECK(find_api(3)->min_version == 0);   // Metadata
   CHECK(find_api(18)->max_version >= 3);  // ApiVersions
   CHECK(find_api(9999) == nullptr);

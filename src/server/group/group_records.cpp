@@ -16,7 +16,10 @@ constexpr int16_t kOffsetCommitKeyVersion = 1;
 constexpr int16_t kGroupMetadataKeyVersion = 2;
 constexpr int16_t kOffsetCommitValueVersion = 3;
 constexpr int16_t kOffsetCommitValueWithExpiry = 1;
+// v3 adds the members' group.instance.id; without static members v2 says the same and is
+// understood by older readers of the topic (Burrow 1.2 reads up to v2).
 constexpr int16_t kGroupMetadataValueVersion = 3;
+constexpr int16_t kGroupMetadataValueWithoutStatic = 2;
 
 template <class Message>
 protocol::Bytes versioned(const Message& m, int16_t version) {
@@ -134,7 +137,11 @@ protocol::Bytes group_metadata_value(const Group& group, int64_t now_ms) {
     mm.assignment = m.assignment;
     value.members.push_back(std::move(mm));
   }
-  return versioned(value, kGroupMetadataValueVersion);
+  const bool any_static =
+      std::any_of(group.members.begin(), group.members.end(),
+                  [](const auto& m) { return m.second.group_instance_id.has_value(); });
+  return versioned(value,
+                   any_static ? kGroupMetadataValueVersion : kGroupMetadataValueWithoutStatic);
 }
 
 std::optional<StoredRecord> parse_stored_record(std::optional<std::span<const uint8_t>> key,

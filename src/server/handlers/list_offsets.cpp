@@ -84,6 +84,10 @@ asio::awaitable<void> ListOffsetsHandler::handle(RequestContext& ctx, const Requ
         fail(out, ErrorCode::invalid_request);  // as Kafka answers a partition listed twice
       else
         list_partition(ctx.broker, *image, t.name, p, out);
+      // v0 (still used by older tools such as Burrow) answers with a list of offsets; one,
+      // the offset found, satisfies any max_num_offsets of at least one.
+      if (ctx.version() == 0 && out.error_code == 0 && out.offset >= 0 && p.max_num_offsets > 0)
+        out.old_style_offsets.push_back(out.offset);
     }
   }
   co_return;

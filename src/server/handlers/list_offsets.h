@@ -10,7 +10,7 @@ namespace kfk::server {
 struct ListOffsetsHandler {
   using Request = protocol::ListOffsetsRequest;
   using Response = protocol::ListOffsetsResponse;
-  static constexpr int16_t min_version = 1;
+  static constexpr int16_t min_version = 0;
   static constexpr int16_t max_version = 10;
 
   static asio::awaitable<void> handle(RequestContext& ctx, const Request& req, Response& resp);
