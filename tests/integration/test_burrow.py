@@ -5,7 +5,6 @@ zookeeper package) runs beside it for the test."""
 
 import glob
 import json
-import os
 import shutil
 import socket
 import subprocess
