@@ -36,6 +36,17 @@ struct TopicState {
   bool internal = false;
   std::vector<PartitionState> partitions;
   std::map<std::string, std::string> configs;  // topic-level overrides only
+
+  // The partition with this index; nullptr when the topic has none.
+  const PartitionState* find_partition(int32_t partition) const {
+    // Partitions are kept in index order, so the index is usually the position.
+    if (partition >= 0 && static_cast<size_t>(partition) < partitions.size() &&
+        partitions[static_cast<size_t>(partition)].partition == partition)
+      return &partitions[static_cast<size_t>(partition)];
+    for (const auto& p : partitions)
+      if (p.partition == partition) return &p;
+    return nullptr;
+  }
 };
 
 struct MetadataImage {

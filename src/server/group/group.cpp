@@ -20,14 +20,14 @@ constexpr std::array<std::pair<GroupState, std::string_view>, 5> kStateNames{{
     {GroupState::dead, "Dead"},
 }};
 
-bool iequals(std::string_view a, std::string_view b) {
+}  // namespace
+
+bool equals_ignore_case(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) ==
                   std::tolower(static_cast<unsigned char>(y));
          });
 }
-
-}  // namespace
 
 std::string_view state_name(GroupState state) {
   for (const auto& [s, name] : kStateNames)
@@ -37,9 +37,9 @@ std::string_view state_name(GroupState state) {
 
 std::optional<GroupState> parse_state(std::string_view name) {
   for (const auto& [s, n] : kStateNames)
-    if (iequals(n, name)) return s;
+    if (equals_ignore_case(n, name)) return s;
   // Kafka's older name for CompletingRebalance.
-  if (iequals(name, "AwaitingSync")) return GroupState::completing_rebalance;
+  if (equals_ignore_case(name, "AwaitingSync")) return GroupState::completing_rebalance;
   return std::nullopt;
 }
 

@@ -26,6 +26,9 @@ enum class GroupState : uint8_t { empty, preparing_rebalance, completing_rebalan
 std::string_view state_name(GroupState state);
 std::optional<GroupState> parse_state(std::string_view name);  // case-insensitive
 
+// ASCII case-insensitive equality (state and type filters).
+bool equals_ignore_case(std::string_view a, std::string_view b);
+
 // What a JoinGroup request gets, now or when the rebalance completes.
 struct JoinResult {
   protocol::ErrorCode error = protocol::ErrorCode::none;

@@ -7,18 +7,13 @@
 #include <chrono>
 
 #include "server/group/group_records.h"
+#include "server/storage/file_io.h"
 
 namespace kfk::server::group {
 
 using protocol::ErrorCode;
 
 namespace {
-
-int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::chrono::milliseconds ms(int64_t v) { return std::chrono::milliseconds(v); }
 
@@ -106,16 +101,7 @@ ErrorCode GroupCoordinator::load() {
       }
       if (rec->group_tombstone) {
         // The group was deleted; offsets committed after the tombstone come later.
-        if (Group* g = find(rec->group_id)) {
-          g->members.clear();
-          g->static_members.clear();
-          g->offsets.clear();
-          g->protocol_type.reset();
-          g->protocol_name.reset();
-          g->leader_id.reset();
-          g->generation_id = 0;
-          g->state = GroupState::empty;
-        }
+        groups_.erase(rec->group_id);
         return;
       }
       Group& g = get_or_create(rec->group_id);
@@ -196,7 +182,7 @@ Group& GroupCoordinator::get_or_create(const std::string& group_id) {
   if (!slot) {
     slot = std::make_unique<Group>();
     slot->group_id = group_id;
-    slot->state_timestamp_ms = wall_ms();
+    slot->state_timestamp_ms = storage::wall_clock_ms();
   }
   return *slot;
 }
@@ -205,7 +191,7 @@ void GroupCoordinator::transition(Group& g, GroupState state) {
   if (g.state == state) return;
   spdlog::debug("group {}: {} -> {}", g.group_id, state_name(g.state), state_name(state));
   g.state = state;
-  g.state_timestamp_ms = wall_ms();
+  g.state_timestamp_ms = storage::wall_clock_ms();
 }
 
 // --- JoinGroup --------------------------------------------------------------------------
@@ -789,7 +775,7 @@ std::vector<ErrorCode> GroupCoordinator::commit_offsets(const CommitRequest& req
     return fail_all(ErrorCode::unknown_member_id);
   }
 
-  const int64_t now = wall_ms();
+  const int64_t now = storage::wall_clock_ms();
   std::vector<StoreRecord> records;
   std::vector<std::pair<TopicPartitionKey, CommittedOffset>> accepted;
   for (size_t i = 0; i < req.partitions.size(); ++i) {
@@ -1082,7 +1068,7 @@ void GroupCoordinator::timer_loop() {
       if (Group* g = find(id)) check_deadlines(*g, now);
     if (now >= next_expiry) {
       lock.unlock();
-      expire_offsets(wall_ms());
+      expire_offsets(storage::wall_clock_ms());
       lock.lock();
       next_expiry = Clock::now() + ms(config_.offsets_retention_check_interval_ms);
     }
@@ -1093,7 +1079,7 @@ void GroupCoordinator::timer_loop() {
 
 ErrorCode GroupCoordinator::store_group(Group& g) {
   std::vector<StoreRecord> records{
-      {group_metadata_key(g.group_id), group_metadata_value(g, wall_ms())}};
+      {group_metadata_key(g.group_id), group_metadata_value(g, storage::wall_clock_ms())}};
   return member_error_for_store(store(g.group_id, records));
 }
 
@@ -1101,7 +1087,8 @@ ErrorCode GroupCoordinator::store(const std::string& group_id,
                                   const std::vector<StoreRecord>& records) {
   const int32_t partitions = store_.partitions();
   if (partitions <= 0) return ErrorCode::coordinator_not_available;
-  return store_.append(partition_for_group(group_id, partitions), records, wall_ms());
+  return store_.append(partition_for_group(group_id, partitions), records,
+                       storage::wall_clock_ms());
 }
 
 }  // namespace kfk::server::group

@@ -62,9 +62,9 @@ ErrorCode OffsetsTopicStore::append(int32_t partition, const std::vector<StoreRe
   storage::AppendOptions append_options;
   append_options.origin = storage::AppendOrigin::coordinator;
   append_options.now_ms = now_ms;
-  if (const TopicState* t = broker_.metadata()->find_topic(kOffsetsTopic);
-      t != nullptr && partition < static_cast<int32_t>(t->partitions.size()))
-    append_options.leader_epoch = t->partitions[static_cast<size_t>(partition)].leader_epoch;
+  if (const TopicState* t = broker_.metadata()->find_topic(kOffsetsTopic))
+    if (const PartitionState* p = t->find_partition(partition))
+      append_options.leader_epoch = p->leader_epoch;
   auto result = log->append(batch, append_options);
   if (!result.ok()) {
     spdlog::warn("{}-{}: append failed: {}", kOffsetsTopic, partition, result.error_message);

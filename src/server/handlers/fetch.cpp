@@ -58,15 +58,6 @@ class TopicResolver {
   const TopicState* last_ = nullptr;
 };
 
-const PartitionState* find_partition(const TopicState& topic, int32_t partition) {
-  if (partition >= 0 && static_cast<size_t>(partition) < topic.partitions.size() &&
-      topic.partitions[static_cast<size_t>(partition)].partition == partition)
-    return &topic.partitions[static_cast<size_t>(partition)];
-  for (const auto& p : topic.partitions)
-    if (p.partition == partition) return &p;
-  return nullptr;
-}
-
 // The client's view of the leader epoch against ours (-1: the client does not say).
 ErrorCode check_leader_epoch(int32_t requested, int32_t current) {
   if (requested < 0 || requested == current) return ErrorCode::none;
@@ -88,7 +79,7 @@ ReadPass read_all(Broker& broker, const FetchContext& fctx, int64_t max_bytes) {
     PartitionRead& out = pass.partitions[i];
     const TopicState* topic = resolver.find(p.key);
     out.topic = topic;
-    const PartitionState* part = topic ? find_partition(*topic, p.key.partition) : nullptr;
+    const PartitionState* part = topic ? topic->find_partition(p.key.partition) : nullptr;
     std::shared_ptr<storage::PartitionLog> log;
     if (topic == nullptr) {
       out.error =

@@ -1,7 +1,6 @@
 #include "server/handlers/list_groups.h"
 
 #include <algorithm>
-#include <cctype>
 
 #include "server/broker.h"
 #include "server/group/group_coordinator.h"
@@ -9,13 +8,6 @@
 namespace kfk::server {
 
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 // Every group here uses the classic protocol.
 constexpr std::string_view kClassic = "classic";
@@ -27,8 +19,9 @@ asio::awaitable<void> ListGroupsHandler::handle(RequestContext& ctx, const Reque
   resp.throttle_time_ms = 0;
   resp.error_code = 0;
   auto matches = [](const std::vector<std::string>& filter, std::string_view value) {
-    return filter.empty() || std::any_of(filter.begin(), filter.end(),
-                                         [&](const std::string& f) { return iequals(f, value); });
+    return filter.empty() || std::any_of(filter.begin(), filter.end(), [&](const std::string& f) {
+             return group::equals_ignore_case(f, value);
+           });
   };
   for (const auto& g : ctx.broker.group_coordinator().list_groups()) {
     const std::string_view state = group::state_name(g.state);

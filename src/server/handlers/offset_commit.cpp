@@ -33,8 +33,7 @@ asio::awaitable<void> OffsetCommitHandler::handle(RequestContext& ctx, const Req
       auto& out = out_topic.partitions.emplace_back();
       out.partition_index = p.partition_index;
       Slot slot{resp.topics.size() - 1, out_topic.partitions.size() - 1};
-      if (topic == nullptr || p.partition_index < 0 ||
-          p.partition_index >= static_cast<int32_t>(topic->partitions.size())) {
+      if (topic == nullptr || topic->find_partition(p.partition_index) == nullptr) {
         slot.error = ErrorCode::unknown_topic_or_partition;
       } else {
         slot.committed = true;

@@ -21,8 +21,7 @@ asio::awaitable<void> OffsetDeleteHandler::handle(RequestContext& ctx, const Req
     for (const auto& p : t.partitions) {
       auto& out = out_topic.partitions.emplace_back();
       out.partition_index = p.partition_index;
-      if (topic == nullptr || p.partition_index < 0 ||
-          p.partition_index >= static_cast<int32_t>(topic->partitions.size())) {
+      if (topic == nullptr || topic->find_partition(p.partition_index) == nullptr) {
         out.error_code = static_cast<int16_t>(ErrorCode::unknown_topic_or_partition);
         continue;
       }
