@@ -15,6 +15,7 @@
 #include "server/group/group_coordinator.h"
 #include "server/group/offsets_topic_store.h"
 #include "server/handlers/handlers.h"
+#include "server/storage/log_cleaner_manager.h"
 #include "server/storage/log_manager.h"
 
 namespace kfk::server {
@@ -114,10 +115,27 @@ std::string Broker::start() {
     reactors_.reset();
     return err;
   }
+  start_log_cleaner();
   maintenance_ = std::thread([this] { maintenance_loop(); });
   reactors_->start();
   started_ = true;
   return {};
+}
+
+void Broker::start_log_cleaner() {
+  if (!config_.log_cleaner_enable || config_.log_cleaner_threads < 1) {
+    spdlog::info("log cleaner disabled: compacted topics grow until it is enabled");
+    return;
+  }
+  storage::LogCleanerConfig c;
+  c.threads = config_.log_cleaner_threads;
+  c.dedupe_buffer_bytes = config_.log_cleaner_dedupe_buffer_size;
+  c.dedupe_load_factor = config_.log_cleaner_io_buffer_load_factor;
+  c.io_buffer_bytes = config_.log_cleaner_io_buffer_size;
+  c.io_max_bytes_per_second = config_.log_cleaner_io_max_bytes_per_second;
+  c.backoff_ms = config_.log_cleaner_backoff_ms;
+  cleaner_ = std::make_unique<storage::LogCleanerManager>(*logs_, c);
+  if (auto err = cleaner_->start(); !err.ok()) spdlog::error("log cleaner: {}", err.message());
 }
 
 std::string Broker::open_group_coordinator() {
@@ -214,6 +232,7 @@ void Broker::reconcile_logs(const MetadataImage* previous, const MetadataImage& 
       if (before != nullptr && before->id != topic->id) keep = false;
     }
     if (keep) continue;
+    if (cleaner_) cleaner_->forget(tp);
     if (auto err = logs_->delete_partition(tp); !err.ok())
       spdlog::error("could not delete partition {}: {}", storage::to_string(tp), err.message());
     else
@@ -313,6 +332,8 @@ void Broker::stop() {
   }
   maintenance_wake_.notify_all();
   if (maintenance_.joinable()) maintenance_.join();
+  // A cleaning in progress is abandoned; its output is removed and the old segments stay.
+  if (cleaner_) cleaner_->stop();
   // Flush every log, write the checkpoints and the clean-shutdown markers.
   if (auto err = logs_->shutdown(); !err.ok()) spdlog::error("log shutdown: {}", err.message());
   if (auto err = controller_->close(); !err.ok())

@@ -17,6 +17,7 @@
 #include "server/network/listener.h"
 
 namespace kfk::storage {
+class LogCleanerManager;
 class LogManager;
 class PartitionLog;
 struct LogConfig;
@@ -62,6 +63,8 @@ class Broker {
   std::shared_ptr<storage::PartitionLog> partition_log(const std::string& topic,
                                                        int32_t partition) const;
   storage::LogManager& logs() { return *logs_; }
+  // nullptr when log.cleaner.enable is off.
+  storage::LogCleanerManager* log_cleaner() { return cleaner_.get(); }
   Controller& controller() { return *controller_; }
   FetchManager& fetch_manager() { return *fetch_; }
   group::GroupCoordinator& group_coordinator() { return *coordinator_; }
@@ -80,6 +83,7 @@ class Broker {
   std::string open_storage(MetadataImage base);
   // Loads the groups from __consumer_offsets and starts the coordinator's timers.
   std::string open_group_coordinator();
+  void start_log_cleaner();
 
   config::BrokerConfig config_;
   std::string cluster_id_;
@@ -87,6 +91,7 @@ class Broker {
   std::unique_ptr<BrokerDispatcher> dispatcher_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::unique_ptr<storage::LogManager> logs_;
+  std::unique_ptr<storage::LogCleanerManager> cleaner_;
   std::unique_ptr<Controller> controller_;
   std::unique_ptr<FetchManager> fetch_;
   std::unique_ptr<group::OffsetsTopicStore> offsets_store_;

@@ -29,6 +29,7 @@ struct ProduceSettings {
   int64_t timestamp_before_max_ms = INT64_MAX;
   int64_t timestamp_after_max_ms = 3'600'000;
   int32_t min_insync_replicas = 1;
+  bool compacted = false;  // cleanup.policy contains compact: every record needs a key
 };
 
 ProduceSettings settings_from(const config::TopicConfig& c) {
@@ -53,6 +54,7 @@ ProduceSettings settings_from(const config::TopicConfig& c) {
   s.timestamp_before_max_ms = c.message_timestamp_before_max_ms;
   s.timestamp_after_max_ms = c.message_timestamp_after_max_ms;
   s.min_insync_replicas = c.min_insync_replicas;
+  s.compacted = c.cleanup_compact;
   return s;
 }
 
@@ -146,6 +148,31 @@ bool check_timestamps(const record::BatchView& batch, const ProduceSettings& s, 
   return false;
 }
 
+// A compacted topic keeps the latest record per key, so a record without a key is refused,
+// naming each one, as Kafka does.
+bool check_keys(const record::BatchView& batch, const std::string& topic, int32_t partition,
+                PartitionResponse& out) {
+  if (batch.is_control()) return true;
+  record::DecodedRecords records;
+  if (auto err = record::decode_records(batch, records); !err.ok()) {
+    fail(out, err.kafka_error_code(), err.message());
+    return false;
+  }
+  std::vector<protocol::ProduceResponse::BatchIndexAndErrorMessage> errors;
+  for (size_t i = 0; i < records.records.size(); ++i) {
+    if (records.records[i].key) continue;
+    auto& e = errors.emplace_back();
+    e.batch_index = static_cast<int32_t>(i);
+    e.batch_index_error_message =
+        fmt::format("Compacted topic cannot accept message without key in topic partition {}-{}.",
+                    topic, partition);
+  }
+  if (errors.empty()) return true;
+  fail(out, ErrorCode::invalid_record, "One or more records have been rejected");
+  out.record_errors = std::move(errors);
+  return false;
+}
+
 // Rebuilds the batch with the topic's codec, keeping the producer id, epoch and sequence,
 // the transactional flag, and each record's offset delta, timestamp, key, value and headers.
 std::optional<protocol::Bytes> recompress(const record::BatchView& batch, const ProduceSettings& s,
@@ -210,6 +237,7 @@ void produce_partition(Broker& broker, const std::shared_ptr<const MetadataImage
   protocol::Bytes rebuilt;
   if (auto batch = single_batch(bytes)) {
     if (settings.create_time && !check_timestamps(*batch, settings, now, out)) return;
+    if (settings.compacted && !check_keys(*batch, topic_name, data.index, out)) return;
     if (settings.compression && *settings.compression != batch->compression()) {
       auto again = recompress(*batch, settings, out);
       if (!again) return;

@@ -27,6 +27,14 @@ std::string LogConfig::validate() const {
   if (flush_ms < 0) return fmt::format("flush.ms {} is below 0", flush_ms);
   if (max_message_bytes < 0)
     return fmt::format("max.message.bytes {} is below 0", max_message_bytes);
+  if (min_cleanable_dirty_ratio < 0 || min_cleanable_dirty_ratio > 1)
+    return fmt::format("min.cleanable.dirty.ratio {} is outside [0, 1]", min_cleanable_dirty_ratio);
+  if (min_compaction_lag_ms < 0)
+    return fmt::format("min.compaction.lag.ms {} is below 0", min_compaction_lag_ms);
+  if (max_compaction_lag_ms < 1)
+    return fmt::format("max.compaction.lag.ms {} is below 1", max_compaction_lag_ms);
+  if (delete_retention_ms < 0)
+    return fmt::format("delete.retention.ms {} is below 0", delete_retention_ms);
   if (producer_id_expiration_ms < 1)
     return fmt::format("producer.id.expiration.ms {} is below 1", producer_id_expiration_ms);
   return {};
@@ -61,6 +69,11 @@ LogConfig log_config_from(const config::TopicConfig& topic, int64_t producer_id_
                                  : record::TimestampType::create_time;
   c.max_message_bytes = topic.max_message_bytes;
   c.producer_id_expiration_ms = producer_id_expiration_ms;
+  c.compact = topic.cleanup_compact;
+  c.min_cleanable_dirty_ratio = topic.min_cleanable_dirty_ratio;
+  c.min_compaction_lag_ms = topic.min_compaction_lag_ms;
+  c.max_compaction_lag_ms = topic.max_compaction_lag_ms;
+  c.delete_retention_ms = topic.delete_retention_ms;
   return c;
 }
 

@@ -31,9 +31,15 @@ struct LogConfig {
   int32_t max_message_bytes = 1048588;  // max.message.bytes
   // Broker-wide in Kafka (producer.id.expiration.ms), kept here so a log needs one config.
   int64_t producer_id_expiration_ms = 86400000;
+  // cleanup.policy contains compact, and the settings of the log cleaner (log_cleaner.h).
+  bool compact = false;
+  double min_cleanable_dirty_ratio = 0.5;             // min.cleanable.dirty.ratio
+  int64_t min_compaction_lag_ms = 0;                  // min.compaction.lag.ms
+  int64_t max_compaction_lag_ms = INT64_MAX;          // max.compaction.lag.ms
+  int64_t delete_retention_ms = int64_t{86'400'000};  // delete.retention.ms: tombstones
   // Not applied here: compression.type (the produce path recompresses before append),
-  // message.timestamp.before/after.max.ms (needs each record's timestamp), cleanup.policy
-  // compact (the cleaner), preallocate, file.delete.delay.ms (deletion is immediate).
+  // message.timestamp.before/after.max.ms (needs each record's timestamp), preallocate,
+  // file.delete.delay.ms (deletion is immediate).
 
   // An empty string when every value is in Kafka's accepted range, else what is wrong.
   std::string validate() const;

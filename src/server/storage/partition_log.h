@@ -27,6 +27,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/protocol/errors.h"
@@ -113,6 +114,30 @@ inline constexpr int64_t kLatestTimestamp = -1;
 inline constexpr int64_t kEarliestTimestamp = -2;
 inline constexpr int64_t kMaxTimestamp = -3;
 inline constexpr int64_t kEarliestLocalTimestamp = -4;
+
+// An inactive segment as the log cleaner sees it: read through `file` outside the log's lock.
+struct CleanerSegment {
+  int64_t base_offset = 0;
+  int64_t next_offset = 0;  // after its last batch; the base offset when empty
+  uint64_t size = 0;
+  int64_t largest_timestamp = -1;      // Segment::largest_timestamp()
+  int64_t first_batch_timestamp = -1;  // -1 when empty
+  std::shared_ptr<FileHandle> file;
+};
+
+// What the log cleaner needs of a log, taken under the log's lock in one go.
+struct CleanerView {
+  LogConfig config;
+  int64_t log_start_offset = 0;
+  int64_t high_watermark = 0;
+  int64_t active_base_offset = 0;
+  uint64_t active_size = 0;
+  int64_t active_first_batch_timestamp = -1;
+  std::vector<CleanerSegment> segments;  // every segment but the active one, oldest first
+  // The last offset of each producer's last batch: that batch is kept (empty if need be) so
+  // that the producer's sequence survives a rebuild of the producer state from the log.
+  std::unordered_map<int64_t, int64_t> producer_last_offsets;
+};
 
 struct RetentionResult {
   size_t segments_deleted = 0;
@@ -215,6 +240,14 @@ class PartitionLog {
   // Removes every offset >= offset (a follower diverging from its leader).
   StorageError truncate_to(int64_t offset, int64_t now_ms = -1);
   size_t remove_expired_producers(int64_t now_ms);
+  // The log cleaner's view of the segments (see log_cleaner.h).
+  Result<CleanerView> cleaner_view() const;
+  // Puts the cleaner's output, the files <base>.log.swap / .index.swap / .timeindex.swap, in
+  // place of `replaced` (consecutive segments, the first at `base`). Fails with
+  // `invalid_argument`, changing nothing, when the segments are no longer those the cleaner
+  // read (retention or a truncation changed them meanwhile); the caller removes the swap files.
+  StorageError swap_in_cleaned(int64_t base, std::span<const CleanerSegment> replaced);
+
   // Applies new settings (the next roll and retention use them).
   StorageError update_config(const LogConfig& config);
 

@@ -13,8 +13,12 @@ namespace kfk::storage {
 
 namespace {
 
-fs::path file_in(const fs::path& dir, int64_t base_offset, std::string_view suffix) {
-  return dir / offset_file_name(base_offset, suffix);
+// <base offset><suffix>, plus the segment's name suffix (".cleaned" for cleaner output).
+fs::path file_in(const fs::path& dir, int64_t base_offset, std::string_view suffix,
+                 std::string_view name_suffix = {}) {
+  std::string name = offset_file_name(base_offset, suffix);
+  name += name_suffix;
+  return dir / name;
 }
 
 }  // namespace
@@ -28,8 +32,8 @@ Segment::Segment(const fs::path& dir, int64_t base_offset, const SegmentOptions&
       size_(size),
       next_offset_(base_offset),
       created_ms_(now_ms),
-      offset_index_(file_in(dir, base_offset, kIndexSuffix), base_offset),
-      time_index_(file_in(dir, base_offset, kTimeIndexSuffix), base_offset) {}
+      offset_index_(file_in(dir, base_offset, kIndexSuffix, options.name_suffix), base_offset),
+      time_index_(file_in(dir, base_offset, kTimeIndexSuffix, options.name_suffix), base_offset) {}
 
 Segment::~Segment() {
   if (!closed_) (void)close();
@@ -39,7 +43,7 @@ fs::path Segment::log_path() const { return log_->path(); }
 
 Result<std::unique_ptr<Segment>> Segment::create(const fs::path& dir, int64_t base_offset,
                                                  const SegmentOptions& options, int64_t now_ms) {
-  fs::path log_path = file_in(dir, base_offset, kLogSuffix);
+  fs::path log_path = file_in(dir, base_offset, kLogSuffix, options.name_suffix);
   auto log = FileHandle::open(log_path, O_RDWR | O_CREAT | O_TRUNC);
   if (!log) return log.error();
   std::unique_ptr<Segment> seg(new Segment(dir, base_offset, options, now_ms, *log, 0));
@@ -55,7 +59,7 @@ Result<std::unique_ptr<Segment>> Segment::create(const fs::path& dir, int64_t ba
 
 Result<std::unique_ptr<Segment>> Segment::open(const fs::path& dir, int64_t base_offset,
                                                const SegmentOptions& options, int64_t now_ms) {
-  fs::path log_path = file_in(dir, base_offset, kLogSuffix);
+  fs::path log_path = file_in(dir, base_offset, kLogSuffix, options.name_suffix);
   auto log = FileHandle::open(log_path, O_RDWR);
   if (!log) return log.error();
   auto size = file_size((*log)->fd(), log_path);

@@ -30,6 +30,8 @@ struct SegmentOptions {
   size_t index_max_bytes = size_t{10} << 20;  // segment.index.bytes
   uint32_t index_interval_bytes = 4096;       // index.interval.bytes
   int64_t roll_jitter_ms = 0;                 // this segment's share of segment.jitter.ms
+  // Appended to every file name: the cleaner writes "<base>.log.cleaned" and its indexes.
+  std::string name_suffix;
 };
 
 // A byte range of a .log file holding whole batches: what a fetch response sends with
@@ -141,6 +143,8 @@ class Segment {
   // batch and the incoming one when there is a first batch, else since it was created.
   int64_t time_waited_for_roll(int64_t now_ms, int64_t incoming_max_timestamp) const;
   int64_t roll_jitter_ms() const { return options_.roll_jitter_ms; }
+  // The first batch's maxTimestamp (-1 when empty), read once.
+  Result<int64_t> first_batch_timestamp() const;
   bool index_full() const { return offset_index_.full() || time_index_.full(); }
   bool has_unflushed_data() const { return unflushed_; }
 
@@ -158,7 +162,6 @@ class Segment {
   // Recomputes next offset and largest timestamp from the indexes plus a scan of the batches
   // after their last entries.
   StorageError load_tail_state();
-  Result<int64_t> first_batch_timestamp() const;
   // The header of the batch at position, checked for framing.
   Result<BatchInfo> read_header(uint64_t position, uint64_t limit) const;
 
