@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <thread>
 
 #include "core/config/topic_config.h"
@@ -67,6 +68,9 @@ Broker::Broker(config::BrokerConfig config) : config_(std::move(config)) {}
 Broker::~Broker() { stop(); }
 
 std::string Broker::start() {
+  // sendfile(2) has no MSG_NOSIGNAL: a consumer that hangs up while its fetch response is
+  // being written must cost the broker an EPIPE on that connection, not its life.
+  std::signal(SIGPIPE, SIG_IGN);
   std::string error;
   cluster_id_ =
       ensure_formatted(config_.log_dirs, config_.node_id, config_.cluster_id.value_or(""), error);
