@@ -8,7 +8,7 @@ RELEASE_DIR := build/release
 DEBUG_DIR := build/debug
 KFK := $(RELEASE_DIR)/src/cli/kfk
 
-.PHONY: all deps build debug run test format format-check lint clean install
+.PHONY: all deps build debug run test format format-check lint clean install man completions
 
 all: build
 
@@ -19,6 +19,17 @@ deps:
 build: deps
 	cmake -S . -B $(RELEASE_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release -DKFK_BUILD_TESTS=OFF
 	ninja -C $(RELEASE_DIR) -j$(JOBS) kfk
+	@$(MAKE) --no-print-directory man completions
+
+# Man pages and completion scripts come from kfk's command tree; the copies in man/ and
+# completions/ are committed, and tests/cli checks that they match the binary.
+man:
+	@./$(KFK) __man man
+
+completions:
+	@./$(KFK) completion bash > completions/kfk.bash
+	@./$(KFK) completion zsh > completions/_kfk
+	@./$(KFK) completion fish > completions/kfk.fish
 
 # Everything, with debug info and the unit tests.
 debug: deps
@@ -58,3 +69,9 @@ install: build
 	  echo "install $$page"; \
 	  install -m 644 "$$page" $(DESTDIR)$(PREFIX)/share/man/man$$section/; \
 	done
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	install -m 644 completions/kfk.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/kfk
+	install -d $(DESTDIR)$(PREFIX)/share/zsh/site-functions
+	install -m 644 completions/_kfk $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_kfk
+	install -d $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	install -m 644 completions/kfk.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/kfk.fish

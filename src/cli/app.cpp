@@ -5,8 +5,10 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <cstdlib>
 
 #include "cli/commands.h"
+#include "cli/profile.h"
 #include "core/protocol/errors.h"
 
 namespace kfk::cli {
@@ -99,17 +101,83 @@ void configure_logging(const GlobalOptions& opts) {
   spdlog::set_level(level);
 }
 
-// Runs once parsing succeeded and before any command: the validators have already accepted
-// every value, so nothing here can fail.
-void finish_global_options(GlobalOptions& opts) {
+// The profile in use and the brokers, by precedence: flag > environment > profile > default.
+// Problems go to opts.settings_error, for the client commands to report.
+void apply_profile(GlobalOptions& opts, bool brokers_flag) {
+  opts.profile.clear();
+  opts.profile_source.clear();
+  opts.settings_error.clear();
+  const char* env_profile = std::getenv("KFK_PROFILE");
+  const char* env_brokers = std::getenv("KFK_BROKERS");
+  ProfileStore store;
+  const std::string path = profile_config_path();
+  const std::string load_error = load_profiles(path, store);
+  if (!opts.profile_arg.empty()) {
+    opts.profile = opts.profile_arg;
+    opts.profile_source = "--profile";
+  } else if (env_profile != nullptr && *env_profile != '\0') {
+    opts.profile = env_profile;
+    opts.profile_source = "KFK_PROFILE";
+  } else if (load_error.empty() && !store.current.empty()) {
+    opts.profile = store.current;
+    opts.profile_source = "current";
+  }
+  const Profile* profile = nullptr;
+  if (!load_error.empty()) {
+    opts.settings_error = fmt::format("reading profiles: {}", load_error);
+  } else if (!opts.profile.empty()) {
+    auto it = store.profiles.find(opts.profile);
+    if (it == store.profiles.end()) {
+      opts.settings_error = fmt::format("no profile named '{}' (from {}) in {}", opts.profile,
+                                        opts.profile_source, path);
+    } else {
+      profile = &it->second;
+    }
+  }
+
+  // Not opts.brokers_arg: in the shell it may still hold an earlier command's -b.
+  std::string brokers = "localhost:9092";
+  opts.brokers_source = "default";
+  opts.brokers_given.clear();
+  if (brokers_flag) {
+    brokers = opts.brokers_arg;
+    opts.brokers_source = "--brokers";
+    opts.brokers_given = opts.brokers_arg;
+  } else if (env_brokers != nullptr && *env_brokers != '\0') {
+    brokers = env_brokers;
+    opts.brokers_source = "KFK_BROKERS";
+    opts.brokers_given = brokers;
+  } else if (profile != nullptr && !profile->brokers.empty()) {
+    brokers = profile->brokers;
+    opts.brokers_source = "profile " + opts.profile;
+  }
   opts.brokers.clear();
-  parse_broker_list(opts.brokers_arg, opts.brokers);
+  if (auto error = parse_broker_list(brokers, opts.brokers); !error.empty()) {
+    opts.settings_error = fmt::format("{}: {}", opts.brokers_source, error);
+    parse_broker_list("localhost:9092", opts.brokers);
+  }
+
+  // Properties: the profile's, then -X, then --client-id.
   opts.properties.clear();
+  if (profile != nullptr) {
+    opts.properties = profile->properties;
+    if (!profile->client_id.empty()) opts.properties["client.id"] = profile->client_id;
+  }
+}
+
+// Runs once parsing succeeded and before any command: the validators have already accepted
+// every value; a bad profile or environment is kept in opts.settings_error.
+void finish_global_options(GlobalOptions& opts, bool brokers_flag) {
+  apply_profile(opts, brokers_flag);
   for (const auto& arg : opts.property_args) {
     const auto eq = arg.find('=');
     opts.properties[arg.substr(0, eq)] = arg.substr(eq + 1);  // a repeated key: last one wins
   }
-  opts.output = opts.output_arg == "json" ? OutputFormat::json : OutputFormat::text;
+  if (!opts.client_id_arg.empty()) opts.properties["client.id"] = opts.client_id_arg;
+  opts.output = opts.output_arg == "json"   ? OutputFormat::json
+                : opts.output_arg == "yaml" ? OutputFormat::yaml
+                : opts.output_arg == "auto" ? OutputFormat::automatic
+                                            : OutputFormat::table;  // "table" or "text"
   configure_logging(opts);
   spdlog::debug("brokers: {}", opts.brokers_arg);
 }
@@ -122,6 +190,7 @@ std::string help_footer() {
   text +=
       "\nEnvironment:\n"
       "  KFK_BROKERS  brokers to use when -b/--brokers is not given\n"
+      "  KFK_PROFILE  connection profile to use when --profile is not given (see 'kfk profile')\n"
       "\nGlobal options may also follow the command. Run 'kfk COMMAND --help' for a command's "
       "options.";
   return text;
@@ -147,18 +216,20 @@ void build_app(CLI::App& app, GlobalOptions& opts) {
   app.fallthrough();
 
   const std::string globals = "Global options";
-  app.add_option("-b,--brokers", opts.brokers_arg,
-                 "Bootstrap brokers, comma-separated host[:port] (port 9092 if left out)")
-      ->envname("KFK_BROKERS")
-      ->capture_default_str()
-      ->type_name("LIST")
-      ->check(CLI::Validator(
-          [](std::string& text) {
-            std::vector<std::string> ignored;
-            return parse_broker_list(text, ignored);
-          },
-          "", "brokers"))
-      ->group(globals);
+  // KFK_BROKERS is read in apply_profile(), which needs to know where the brokers came from.
+  auto* brokers =
+      app.add_option("-b,--brokers", opts.brokers_arg,
+                     "Bootstrap brokers, comma-separated host[:port] (port 9092 if left out); "
+                     "default: KFK_BROKERS, else the profile's, else localhost:9092")
+          ->capture_default_str()
+          ->type_name("LIST")
+          ->check(CLI::Validator(
+              [](std::string& text) {
+                std::vector<std::string> ignored;
+                return parse_broker_list(text, ignored);
+              },
+              "", "brokers"))
+          ->group(globals);
   app.add_option("-X,--property", opts.property_args,
                  "Kafka client property as KEY=VALUE, e.g. -X acks=all (repeatable)")
       ->type_name("KEY=VALUE")
@@ -166,10 +237,21 @@ void build_app(CLI::App& app, GlobalOptions& opts) {
       ->check(
           CLI::Validator([](std::string& text) { return check_property(text); }, "", "property"))
       ->group(globals);
-  app.add_option("-o,--output", opts.output_arg, "Output format: text or json")
+  app.add_option("-o,--output", opts.output_arg,
+                 "Output format: table, json or yaml (text = table); auto: listings print a "
+                 "table on a terminal, json otherwise")
       ->capture_default_str()
       ->type_name("FORMAT")
-      ->check(CLI::IsMember({"text", "json"}))
+      ->check(CLI::IsMember({"auto", "table", "text", "json", "yaml"}))
+      ->group(globals);
+  app.add_option("--profile", opts.profile_arg,
+                 "Connection profile to use (default: KFK_PROFILE, else the current one; see "
+                 "'kfk profile')")
+      ->type_name("NAME")
+      ->group(globals);
+  app.add_option("--client-id", opts.client_id_arg,
+                 "Client id sent with every request (the client.id property)")
+      ->type_name("ID")
       ->group(globals);
   auto* verbose =
       app.add_flag("-v,--verbose", opts.verbosity,
@@ -178,7 +260,8 @@ void build_app(CLI::App& app, GlobalOptions& opts) {
   app.add_flag("-q,--quiet", opts.quiet, "Print only errors")->excludes(verbose)->group(globals);
 
   // The root runs this before any command's callback.
-  app.parse_complete_callback([&opts] { finish_global_options(opts); });
+  app.parse_complete_callback(
+      [&opts, brokers] { finish_global_options(opts, brokers->count() > 0); });
 
   // Every command copies this footer when created; the top level gets the full one below.
   app.footer("Global options (-b, -X, -o, -v, -q) are listed by 'kfk --help'.");
@@ -189,6 +272,12 @@ void build_app(CLI::App& app, GlobalOptions& opts) {
   add_group_command(app, opts);
   add_connect_command(app, opts);
   add_schema_command(app, opts);
+  add_profile_command(app, opts);
+  add_help_command(app, opts);
+  add_perf_command(app, opts);
+  add_shell_command(app, opts);
+  add_completion_command(app, opts);
+  add_man_command(app, opts);
   add_debug_command(app, opts);
 
   app.footer(help_footer());

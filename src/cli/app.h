@@ -14,20 +14,33 @@
 
 namespace kfk::cli {
 
-enum class OutputFormat { text, json };
+// What --output asked for. `automatic` (no --output) lets each command choose: listings and
+// descriptions print a table on a terminal and JSON otherwise (see listing_format() in
+// output_format.h). `text` is the older name of `table`.
+enum class OutputFormat { automatic, table, json, yaml, text = table };
 
 // Options accepted before or after any command. The *_arg fields hold what was typed; the
 // others are filled from them once parsing has finished, before any command runs.
 struct GlobalOptions {
   std::string brokers_arg = "localhost:9092";
   std::vector<std::string> property_args;  // each "key=value"
-  std::string output_arg = "text";
+  std::string profile_arg;                 // --profile
+  std::string client_id_arg;               // --client-id
+  std::string output_arg = "auto";
   int verbosity = 0;  // -v info, -vv debug, -vvv trace; warnings only without -v
   bool quiet = false;
 
   std::vector<std::string> brokers;               // "host:port", in the order given
   std::map<std::string, std::string> properties;  // Kafka client properties from -X
-  OutputFormat output = OutputFormat::text;
+  // Where the settings came from (profile.h): flag > environment > profile > default.
+  std::string brokers_given;   // -b, else KFK_BROKERS, as written; empty when neither
+  std::string brokers_source;  // "--brokers", "KFK_BROKERS", "profile NAME" or "default"
+  std::string profile;         // the profile in use; empty for none
+  std::string profile_source;  // "--profile", "KFK_PROFILE" or "current"
+  // A bad profile file, profile name or KFK_BROKERS: client commands fail with it (as a
+  // usage error), other commands (server, profile) still run.
+  std::string settings_error;
+  OutputFormat output = OutputFormat::automatic;
 };
 
 // An error a command reports to the user. The message is printed to stderr as it is, so start

@@ -30,6 +30,10 @@ extern "C" void on_sigint(int) {
 }  // namespace
 
 config::ClientConfig client_config(const GlobalOptions& opts, std::string_view command) {
+  if (!opts.settings_error.empty()) {
+    throw CliError(ExitCode::usage, fmt::format("{}: {}", command, opts.settings_error),
+                   "check --profile / KFK_PROFILE, KFK_BROKERS and 'kfk profile list'");
+  }
   auto result = config::make_client_config(opts.properties);
   if (!result.ok()) {
     std::string text;

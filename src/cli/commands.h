@@ -15,6 +15,12 @@ void add_consume_command(CLI::App& app, GlobalOptions& opts);
 void add_group_command(CLI::App& app, GlobalOptions& opts);
 void add_connect_command(CLI::App& app, GlobalOptions& opts);
 void add_schema_command(CLI::App& app, GlobalOptions& opts);
+void add_profile_command(CLI::App& app, GlobalOptions& opts);  // profile.cpp
+void add_help_command(CLI::App& app, GlobalOptions& opts);
+void add_completion_command(CLI::App& app, GlobalOptions& opts);  // completion_command.cpp
+void add_man_command(CLI::App& app, GlobalOptions& opts);         // man_pages.cpp
+void add_shell_command(CLI::App& app, GlobalOptions& opts);       // shell.cpp
+void add_perf_command(CLI::App& app, GlobalOptions& opts);        // perf.cpp
 // Hidden: shows what kfk made of its global options and looks up Kafka error codes.
 void add_debug_command(CLI::App& app, GlobalOptions& opts);
 

@@ -1,41 +1,61 @@
 // kfk consume: reads records from topics and prints them, one per line by default.
 //
-// Without a consumer group: every partition of the topics (or the one given with -p) is read
-// from the start offset (-o, default latest, as Kafka's console consumer does) and the
-// command follows the log until Ctrl-C, -c records, or (-e) the end of every partition.
+// Without a consumer group: every partition of the topics (or those given with -p) is read
+// from the start of --offset (default: the end, as Kafka's console consumer does) and the
+// command follows the log like `tail -f` until Ctrl-C, -n records, the END of --offset
+// (`:end` stops at the end as it is when reading starts) or (-e) the end of every partition.
+// With --regex the arguments are patterns matched against the broker's topic names.
 //
 // With --group (or -X group.id): the command joins the group and reads the partitions the
 // group assigns it, from the group's committed offsets (else auto.offset.reset, which -o
 // earliest|latest sets), committing as it goes (enable.auto.commit, default on with a group).
 // -e then means the end of every partition assigned to this member. At the end, Ctrl-C
 // included, it commits what it printed and leaves the group.
+//
+// Output: a format string or JSON lines (record_format.h). Ctrl-C ends the command with a
+// summary line on stderr (records, bytes, time) and exit status 130.
 // Note: -o here is --offset; the global --output keeps its long name inside this command.
 #include <fmt/core.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <cstdio>
+#include <map>
 #include <memory>
+#include <regex>
 
 #include "cli/client_support.h"
 #include "cli/commands.h"
-#include "cli/output_format.h"
+#include "cli/record_format.h"
 #include "core/client/consumer.h"
 #include "core/client/group_consumer.h"
+#include "core/client/offset_lookup.h"
 
 namespace kfk::cli {
 namespace {
 
 struct ConsumeOptions {
   std::vector<std::string> topics;
+  bool regex = false;
   std::string group;
-  int32_t partition = -1;
+  std::vector<int32_t> partitions;
   std::string offset = "latest";
   bool offset_given = false;
   int64_t count = -1;
   bool exit_at_end = false;
   std::string format;
   bool print_key = false;
+  bool print_headers = false;
+  std::vector<std::string> header_filters;  // KEY=VALUE
+  std::string isolation;
 };
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 client::ConsumerOptions consumer_options(const config::ClientConfig& cfg) {
   client::ConsumerOptions co;
@@ -93,62 +113,150 @@ client::GroupConsumerOptions group_consumer_options(const config::ClientConfig& 
   return go;
 }
 
-// Prints records as the command's format says, one write per batch.
-struct Printer {
-  const RecordFormat& format;
-  bool json;
-  std::string out;
+// Filters and prints records, one write per batch, and counts what it printed.
+class Printer {
+ public:
+  Printer(std::optional<RecordTemplate> format, std::vector<record::Header> filters)
+      : format_(std::move(format)), filters_(std::move(filters)) {}
 
-  void print(const std::vector<client::ConsumerRecord>& records) {
-    out.clear();
-    for (const auto& r : records) {
-      if (json) {
-        out += record_json(r);
-        out += '\n';
-      } else {
-        format.append(r, out);
-      }
+  bool wanted(const client::ConsumerRecord& r) const {
+    for (const auto& f : filters_) {
+      const bool found = std::any_of(r.headers.begin(), r.headers.end(),
+                                     [&](const record::Header& h) { return h == f; });
+      if (!found) return false;
     }
-    if (!out.empty()) {
-      std::fwrite(out.data(), 1, out.size(), stdout);
+    return true;
+  }
+
+  // Prints the wanted records among `records`, at most `limit` (-1: all); returns how many.
+  int64_t print(const std::vector<client::ConsumerRecord>& records, int64_t limit) {
+    out_.clear();
+    int64_t printed = 0;
+    for (const auto& r : records) {
+      if (limit >= 0 && printed >= limit) break;
+      if (!wanted(r)) continue;
+      if (format_) {
+        format_->print(r, out_);
+      } else {
+        out_ += record_to_json(r);
+        out_ += '\n';
+      }
+      ++printed;
+      bytes_ += (r.key ? r.key->size() : 0) + (r.value ? r.value->size() : 0);
+      for (const auto& h : r.headers) bytes_ += h.key.size() + (h.value ? h.value->size() : 0);
+    }
+    if (!out_.empty()) {
+      std::fwrite(out_.data(), 1, out_.size(), stdout);
       std::fflush(stdout);
     }
+    records_ += printed;
+    return printed;
   }
+
+  int64_t records() const { return records_; }
+  uint64_t bytes() const { return bytes_; }
+
+ private:
+  std::optional<RecordTemplate> format_;  // nullopt: JSON lines
+  std::vector<record::Header> filters_;
+  std::string out_;
+  int64_t records_ = 0;
+  uint64_t bytes_ = 0;
 };
 
+std::string human_bytes(uint64_t bytes) {
+  if (bytes < 1024) return fmt::format("{} B", bytes);
+  if (bytes < 1024 * 1024) return fmt::format("{:.1f} KiB", static_cast<double>(bytes) / 1024);
+  if (bytes < 1024ULL * 1024 * 1024) {
+    return fmt::format("{:.1f} MiB", static_cast<double>(bytes) / (1024 * 1024));
+  }
+  return fmt::format("{:.2f} GiB", static_cast<double>(bytes) / (1024.0 * 1024 * 1024));
+}
+
+// After Ctrl-C: what was read, on stderr, then exit 130.
+[[noreturn]] void exit_with_summary(const GlobalOptions& g, const std::string& command,
+                                    const Printer& printer,
+                                    std::chrono::steady_clock::time_point started) {
+  std::fflush(stdout);
+  if (!g.quiet) {
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    fmt::print(stderr, "{}: {} record{}, {} in {:.1f} s\n", command, printer.records(),
+               printer.records() == 1 ? "" : "s", human_bytes(printer.bytes()), seconds);
+  }
+  exit_interrupted();
+}
+
+// The topics to read: the arguments, or with --regex every topic whose name matches one.
+std::vector<std::string> resolve_topics(client::Client& client, const ConsumeOptions& o,
+                                        const std::string& command) {
+  if (!o.regex) {
+    for (const auto& name : o.topics) client.topic(name);  // unknown topics fail here
+    return o.topics;
+  }
+  std::vector<std::regex> patterns;
+  for (const auto& text : o.topics) {
+    try {
+      patterns.emplace_back(text, std::regex::ECMAScript);
+    } catch (const std::regex_error& e) {
+      throw CliError(ExitCode::usage, fmt::format("{}: --regex: '{}' is not a valid pattern: {}",
+                                                  command, text, e.what()));
+    }
+  }
+  const auto metadata = client.fetch_metadata(std::nullopt);
+  std::vector<std::string> names;
+  for (const auto& [name, topic] : metadata.topics) {
+    if (topic.internal) continue;
+    for (const auto& re : patterns) {
+      if (std::regex_match(name, re)) {
+        names.push_back(name);
+        break;
+      }
+    }
+  }
+  if (names.empty()) {
+    throw CliError(ExitCode::error,
+                   fmt::format("{}: no topic matches {}", command, fmt::join(o.topics, " or ")),
+                   "'kfk topic list' shows the topics; the pattern must match the whole name");
+  }
+  for (const auto& name : names) client.topic(name);
+  spdlog::info("reading {}", fmt::join(names, ", "));
+  return names;
+}
+
 void run_group(const GlobalOptions& g, const ConsumeOptions& o, const std::string& command,
-               Printer& printer) {
+               Printer& printer, std::chrono::steady_clock::time_point started) {
   GlobalOptions with_group = g;
   if (!o.group.empty()) with_group.properties["group.id"] = o.group;
+  if (!o.isolation.empty()) with_group.properties["isolation.level"] = o.isolation;
   if (o.offset_given) {
-    if (o.offset != "earliest" && o.offset != "beginning" && o.offset != "latest" &&
-        o.offset != "end") {
+    if (o.offset != "earliest" && o.offset != "beginning" && o.offset != "start" &&
+        o.offset != "latest" && o.offset != "end") {
       throw CliError(ExitCode::usage,
                      fmt::format("{}: -o {} cannot be used with a group", command, o.offset),
                      "a group starts from its committed offsets; -o earliest or -o latest says "
                      "where to start without one (use 'kfk group reset-offsets' to move them)");
     }
-    const bool earliest = o.offset == "earliest" || o.offset == "beginning";
+    const bool earliest = o.offset == "earliest" || o.offset == "beginning" || o.offset == "start";
     with_group.properties["auto.offset.reset"] = earliest ? "earliest" : "latest";
   }
-  if (o.partition >= 0) {
+  if (!o.partitions.empty()) {
     throw CliError(ExitCode::usage, fmt::format("{}: -p cannot be used with a group", command),
                    "the group assigns the partitions; leave out --group to read one partition");
   }
   const auto cfg = client_config(with_group, command);
   client::Client client(client_options(g, cfg));
-  for (const auto& name : o.topics) client.topic(name);  // unknown topics fail here
+  const auto topics = resolve_topics(client, o, command);
   client::GroupConsumer consumer(client, group_consumer_options(cfg));
-  consumer.subscribe(o.topics);
-  int64_t printed = 0;
+  consumer.subscribe(topics);
   try {
     while (!interrupted()) {
-      if (o.count >= 0 && printed >= o.count) break;
+      if (o.count >= 0 && printer.records() >= o.count) break;
       if (o.exit_at_end && consumer.at_end()) break;
-      const size_t limit = o.count >= 0 ? static_cast<size_t>(o.count - printed) : 0;
+      // Records the header filter drops still count for the group: ask for what is left.
+      const size_t limit = o.count >= 0 ? static_cast<size_t>(o.count - printer.records()) : 0;
       const auto records = consumer.poll(limit);
-      printer.print(records);
-      printed += static_cast<int64_t>(records.size());
+      printer.print(records, o.count >= 0 ? o.count - printer.records() : -1);
     }
   } catch (...) {
     // Leave the group on the way out, so that the others do not wait for the session timeout.
@@ -160,60 +268,114 @@ void run_group(const GlobalOptions& g, const ConsumeOptions& o, const std::strin
     throw;
   }
   consumer.close();
-  if (interrupted()) exit_interrupted();
-  spdlog::info("{} record{} read", printed, printed == 1 ? "" : "s");
+  if (interrupted()) exit_with_summary(g, command, printer, started);
+  spdlog::info("{} record{} read", printer.records(), printer.records() == 1 ? "" : "s");
+}
+
+// The offset before which each partition stops, from the END of --offset.
+std::map<client::TopicPartition, int64_t> end_offsets(client::Client& client,
+                                                      const client::Consumer& consumer,
+                                                      const client::EndOffset& end,
+                                                      int8_t isolation_level) {
+  std::map<client::TopicPartition, int64_t> ends;
+  if (end.kind == client::EndOffset::Kind::none) return ends;
+  std::vector<client::TopicPartition> tps;
+  for (const auto& p : consumer.progress()) {
+    tps.push_back(p.tp);
+    ends[p.tp] = end.kind == client::EndOffset::Kind::exact ? end.value : p.high_watermark;
+  }
+  if (end.kind == client::EndOffset::Kind::time) {
+    for (const auto& [tp, offset] : client::list_offsets(client, tps, end.value, isolation_level)) {
+      if (offset >= 0) ends[tp] = offset;  // else no record is that recent: the current end
+    }
+  }
+  return ends;
 }
 
 void run(const GlobalOptions& g, const ConsumeOptions& o, const std::string& command) {
-  const auto start = client::parse_start_offset(o.offset);
-  if (!start) {
+  const auto started = std::chrono::steady_clock::now();
+  const auto range = client::parse_offset_range(o.offset, now_ms());
+  if (!range) {
     throw CliError(ExitCode::usage, fmt::format("{}: invalid offset '{}'", command, o.offset),
-                   "use earliest (or beginning), latest (or end), an offset N, or -N for N "
-                   "records before the end");
+                   "use START[:END]: START is start, end, N, +N (after the start), -N (before "
+                   "the end) or @TIME; END is end, N or @TIME; TIME is epoch ms, RFC 3339 or "
+                   "relative like -10m (e.g. -o :end, -o -10, -o @-48h:-24h)");
   }
-  std::string format_text = o.format;
-  if (format_text.empty()) format_text = o.print_key ? "%k\\t%s\\n" : "%s\\n";
-  std::string format_error;
-  const auto format = RecordFormat::parse(format_text, format_error);
-  if (!format) {
-    throw CliError(ExitCode::usage, fmt::format("{}: --format: {}", command, format_error));
+  std::optional<RecordTemplate> format;
+  const bool json = o.format == "json" || (o.format.empty() && g.output == OutputFormat::json);
+  if (!json) {
+    std::string text = o.format;
+    if (text.empty()) {
+      if (o.print_headers) text += "%h\\t";
+      if (o.print_key) text += "%k\\t";
+      text += "%v\\n";
+    }
+    std::string error;
+    format = RecordTemplate::parse(text, RecordTemplate::Use::print, error);
+    if (!format) throw CliError(ExitCode::usage, fmt::format("{}: --format: {}", command, error));
   }
-  const bool json = g.output == OutputFormat::json;
-  Printer printer{*format, json, {}};
+  std::vector<record::Header> filters;
+  for (const auto& f : o.header_filters) {
+    auto [key, value] = split_key_value(f);
+    filters.push_back(record::Header{key, protocol::Bytes(value.begin(), value.end())});
+  }
+  Printer printer(std::move(format), std::move(filters));
   if (!o.group.empty() || g.properties.count("group.id") > 0) {
-    run_group(g, o, command, printer);
+    run_group(g, o, command, printer, started);
     return;
   }
 
-  const auto cfg = client_config(g, command);
+  GlobalOptions settings = g;
+  if (!o.isolation.empty()) settings.properties["isolation.level"] = o.isolation;
+  const auto cfg = client_config(settings, command);
   client::Client client(client_options(g, cfg));
-  client::Consumer consumer(client, consumer_options(cfg));
+  const auto options = consumer_options(cfg);
+  client::Consumer consumer(client, options);
   std::vector<std::pair<client::TopicPartition, client::StartOffset>> assignment;
-  for (const auto& name : o.topics) {
+  for (const auto& name : resolve_topics(client, o, command)) {
     const auto& topic = client.topic(name);
-    if (o.partition >= 0) {
-      assignment.push_back({client::TopicPartition{name, o.partition}, *start});
+    if (!o.partitions.empty()) {
+      for (int32_t p : o.partitions) {
+        assignment.push_back({client::TopicPartition{name, p}, range->start});
+      }
     } else {
       for (const auto& p : topic.partitions) {
-        assignment.push_back({client::TopicPartition{name, p.partition}, *start});
+        assignment.push_back({client::TopicPartition{name, p.partition}, range->start});
       }
     }
   }
   consumer.assign(assignment);
+  auto ends = end_offsets(client, consumer, range->end, options.isolation_level);
 
-  int64_t printed = 0;
+  // Partitions read up to their END leave the assignment; the command ends with the last.
+  auto drop_finished = [&] {
+    if (ends.empty()) return;
+    std::vector<client::TopicPartition> done;
+    for (const auto& p : consumer.progress()) {
+      if (auto it = ends.find(p.tp); it != ends.end() && p.position >= it->second) {
+        done.push_back(p.tp);
+      }
+    }
+    if (!done.empty()) consumer.remove(done);
+  };
+  drop_finished();
+  const bool bounded = !ends.empty();
   while (!interrupted()) {
-    if (o.count >= 0 && printed >= o.count) break;
+    if (o.count >= 0 && printer.records() >= o.count) break;
+    if (bounded && consumer.progress().empty()) break;
     if (o.exit_at_end && consumer.at_end()) break;
     auto records = consumer.poll();
-    if (o.count >= 0 && static_cast<int64_t>(records.size()) > o.count - printed) {
-      records.resize(static_cast<size_t>(o.count - printed));
+    if (bounded) {
+      std::erase_if(records, [&](const client::ConsumerRecord& r) {
+        auto it = ends.find(client::TopicPartition{r.topic, r.partition});
+        return it != ends.end() && r.offset >= it->second;
+      });
     }
-    printer.print(records);
-    printed += static_cast<int64_t>(records.size());
+    printer.print(records, o.count >= 0 ? o.count - printer.records() : -1);
+    drop_finished();
   }
-  if (interrupted()) exit_interrupted();
-  spdlog::info("{} record{} read", printed, printed == 1 ? "" : "s");
+  if (interrupted()) exit_with_summary(g, command, printer, started);
+  spdlog::info("{} record{} read", printer.records(), printer.records() == 1 ? "" : "s");
 }
 
 }  // namespace
@@ -221,32 +383,62 @@ void run(const GlobalOptions& g, const ConsumeOptions& o, const std::string& com
 void add_consume_command(CLI::App& app, GlobalOptions& opts) {
   auto o = std::make_shared<ConsumeOptions>();
   auto* cmd = app.add_subcommand("consume", "Read records from topics and print them");
-  cmd->add_option("topics", o->topics, "Topics to read")->required();
+  cmd->add_option("topics", o->topics, "Topics to read (patterns with --regex)")->required();
+  cmd->add_flag("--regex", o->regex,
+                "The topic arguments are regular expressions matched against whole topic names "
+                "(internal topics left out)");
   cmd->add_option("-g,--group", o->group,
                   "Consume as a member of this consumer group: the group assigns the "
                   "partitions and keeps the committed offsets")
       ->type_name("GROUP");
-  cmd->add_option("-p,--partition", o->partition,
-                  "Read only this partition (default: every partition)")
+  cmd->add_option("-p,--partition", o->partitions,
+                  "Read only this partition (repeatable; default: every partition)")
+      ->check(CLI::NonNegativeNumber)
+      ->allow_extra_args(false);
+  auto* offset =
+      cmd->add_option("-o,--offset", o->offset,
+                      "Where to start and stop, START[:END]: START is start|earliest, end|latest, "
+                      "N, +N (N after the start), -N (N before the end) or @TIME; END is end "
+                      "(the end when reading starts), N or @TIME; TIME is epoch ms, RFC 3339 or "
+                      "relative (-10m, -48h). E.g. -o :end reads everything and exits, "
+                      "-o @-48h:-24h yesterday's records. With --group: earliest or latest, "
+                      "where partitions without a committed offset start")
+          ->capture_default_str()
+          ->type_name("OFFSET");
+  cmd->add_option("-n,-c,--num,--count", o->count, "Stop after N records")
       ->check(CLI::NonNegativeNumber);
-  auto* offset = cmd->add_option("-o,--offset", o->offset,
-                                 "Where to start: earliest|beginning, latest|end, an offset N, or "
-                                 "-N (N records before the end); with --group, where partitions "
-                                 "without a committed offset start (earliest or latest)")
-                     ->capture_default_str()
-                     ->type_name("OFFSET");
-  cmd->add_option("-c,--count", o->count, "Stop after N records")->check(CLI::NonNegativeNumber);
   cmd->add_flag("-e,--exit-at-end", o->exit_at_end,
                 "Stop once every partition has been read to its end");
   cmd->add_option("-f,--format", o->format,
-                  "Output format per record: %t topic, %p partition, %o offset, %k key, %s "
-                  "value, %K/%S key/value length, %T timestamp, %h headers, \\n \\t "
-                  "(default: '%s\\n')")
+                  "Output per record: 'json' (one JSON object per line) or a format string: "
+                  "%t topic, %p partition, %o offset, %k key, %v value, %K/%S key/value "
+                  "length, %T timestamp, %h headers, %H header count; %k %v %h take {hex}, "
+                  "{base64} or {json}, e.g. %v{base64}; escapes \\n \\t (default: '%v\\n')")
       ->type_name("FORMAT");
   cmd->add_flag("--print-key", o->print_key, "Print the key and a tab before each value");
+  cmd->add_flag("--print-headers", o->print_headers,
+                "Print the headers (k=v,k=v) and a tab before each record");
+  cmd->add_option("--filter-header", o->header_filters,
+                  "Print only records with this header (repeatable: all must match)")
+      ->type_name("KEY=VALUE")
+      ->allow_extra_args(false)
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            if (split_key_value(text).first.empty()) {
+              return fmt::format("expected KEY=VALUE, got '{}'", text);
+            }
+            return {};
+          },
+          "", "header"));
+  cmd->add_option("--isolation", o->isolation,
+                  "read_uncommitted (default) or read_committed (hide records of open and "
+                  "aborted transactions)")
+      ->check(CLI::IsMember({"read_committed", "read_uncommitted"}));
   cmd->footer(
+      "Reads until Ctrl-C (like tail -f) unless -n, -e or an END in --offset says when to "
+      "stop; Ctrl-C prints a summary on stderr and exits with 130.\n"
       "Global options (-b, -X, -v, -q) are listed by 'kfk --help'; inside this command -o is "
-      "--offset, so write the global option as --output json (one JSON object per record).");
+      "--offset, so write the global option as --output json.");
   cmd->callback([&opts, o, cmd, offset] {
     o->offset_given = offset->count() > 0;
     const std::string path = command_path(*cmd);

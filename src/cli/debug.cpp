@@ -1,13 +1,18 @@
 // kfk debug: hidden helpers for people and tests. `config` shows what kfk made of the global
 // options (command line, then KFK_BROKERS, then defaults); `error` explains a Kafka error code
-// or, with --fail, reports it the way commands report broker errors.
+// or, with --fail, reports it the way commands report broker errors; `dump-log` decodes
+// segment files (dump_log.cpp); `histogram` summarises numbers read from stdin with the latency
+// histogram of `kfk perf`, so that tests can check its percentiles against exact ones.
 #include <fmt/core.h>
 
 #include <charconv>
+#include <cstdio>
 #include <memory>
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/perf_histogram.h"
+#include "cli/tool_commands.h"
 #include "core/protocol/errors.h"
 
 namespace kfk::cli {
@@ -59,6 +64,17 @@ void explain_error(const GlobalOptions& opts, const std::string& query, bool fai
   fmt::print("hint       {}\n", protocol::error_hint(code));
 }
 
+void print_histogram() {
+  LatencyHistogram h;
+  unsigned long long value = 0;
+  while (std::scanf("%llu", &value) == 1) h.record(value);
+  fmt::print(
+      "{{\"count\":{},\"min\":{},\"max\":{},\"mean\":{:.3f},\"p50\":{},\"p95\":{},\"p99\":{},"
+      "\"p99_9\":{},\"p100\":{}}}\n",
+      h.count(), h.min(), h.max(), h.mean(), h.percentile(0.5), h.percentile(0.95),
+      h.percentile(0.99), h.percentile(0.999), h.percentile(1.0));
+}
+
 }  // namespace
 
 void add_debug_command(CLI::App& app, GlobalOptions& opts) {
@@ -76,6 +92,11 @@ void add_debug_command(CLI::App& app, GlobalOptions& opts) {
   auto fail = std::make_shared<bool>(false);
   error->add_flag("--fail", *fail, "Fail the way a command fails when the broker answers this");
   error->callback([&opts, query, fail] { explain_error(opts, *query, *fail); });
+
+  add_dump_log_command(*debug, opts);
+
+  debug->add_subcommand("histogram", "Percentiles of the numbers on stdin (kfk perf's histogram)")
+      ->callback(print_histogram);
 }
 
 }  // namespace kfk::cli

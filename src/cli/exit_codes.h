@@ -1,4 +1,5 @@
-// The exit status of every kfk command. Scripts rely on these numbers: never renumber, only add.
+// The exit status of every kfk command. Scripts rely on these numbers: never renumber, only add
+// (then add the code to kExitCodes and exit_code_name too; `kfk help exit-codes` prints them).
 //
 //   0    ok             the command did what it was asked
 //   1    error          anything not covered below, including internal errors
@@ -41,5 +42,26 @@ inline constexpr std::array kExitCodes{
     ExitCodeInfo{ExitCode::not_available, "command not available in this version"},
     ExitCodeInfo{ExitCode::interrupted, "interrupted (Ctrl-C)"},
 };
+
+// A short name for each code, as `kfk help exit-codes` and its JSON show them.
+constexpr std::string_view exit_code_name(ExitCode code) {
+  switch (code) {
+    case ExitCode::ok:
+      return "ok";
+    case ExitCode::error:
+      return "error";
+    case ExitCode::usage:
+      return "usage";
+    case ExitCode::kafka:
+      return "kafka";
+    case ExitCode::connection:
+      return "connection";
+    case ExitCode::not_available:
+      return "not-available";
+    case ExitCode::interrupted:
+      return "interrupted";
+  }
+  return "unknown";
+}
 
 }  // namespace kfk::cli

@@ -1,5 +1,20 @@
 // kfk group: lists, describes and deletes consumer groups; moving and deleting committed
 // offsets is in group_offsets.cpp. Each group's requests go to its coordinator.
+//
+// `list` and `describe` are listings: a table on a terminal, JSON otherwise, or what --output
+// says; `delete` reports in sentences unless --output asks for json or yaml. JSON shapes
+// (YAML has the same fields):
+//
+//   kfk group list      [{"group_id": str, "state": str, "protocol_type": str,
+//                         "members": int}, ...]
+//   kfk group describe  one object per group, in the order named:
+//     [{"group_id": str, "state": str, "protocol_type": str, "protocol": str,
+//       "coordinator": int,
+//       "members": [{"member_id": str, "group_instance_id": str|null, "client_id": str,
+//                    "host": str, "assignment": [{"topic": str, "partition": int}]}],
+//       "offsets": [{"topic": str, "partition": int, "committed_offset": int|null,
+//                    "log_end_offset": int|null, "lag": int|null, "member_id": str|null}]}]
+//   kfk group delete    [{"group_id": str, "deleted": true}, ...]
 #include <fmt/core.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -11,6 +26,7 @@
 #include "cli/commands.h"
 #include "cli/group_commands.h"
 #include "cli/output_format.h"
+#include "cli/output_value.h"
 #include "core/client/offset_lookup.h"
 #include "core/client/offset_reset.h"
 #include "core/protocol/errors.h"
@@ -69,8 +85,6 @@ std::vector<client::TopicPartition> selected_partitions(GroupSession& s,
   return {out.begin(), out.end()};
 }
 
-std::string json_offset(int64_t offset) { return offset < 0 ? "null" : std::to_string(offset); }
-
 namespace {
 
 struct GroupOptions {
@@ -85,14 +99,15 @@ std::string partition_list(const std::vector<client::TopicPartition>& tps) {
   return fmt::format("{}", fmt::join(parts, ","));
 }
 
-std::string json_partitions(const std::vector<client::TopicPartition>& tps) {
-  std::vector<std::string> parts;
+Value partitions_value(const std::vector<client::TopicPartition>& tps) {
+  Value list = Value::array();
   for (const auto& tp : tps) {
-    parts.push_back(
-        fmt::format("{{\"topic\":{},\"partition\":{}}}", json_quote(tp.topic), tp.partition));
+    list.push(Value::object().set("topic", tp.topic).set("partition", tp.partition));
   }
-  return fmt::format("[{}]", fmt::join(parts, ","));
+  return list;
 }
+
+bool structured(OutputFormat f) { return f == OutputFormat::json || f == OutputFormat::yaml; }
 
 void run_list(const GlobalOptions& g, const GroupOptions& o, const std::string& cmd) {
   with_client_errors(cmd, [&] {
@@ -103,7 +118,7 @@ void run_list(const GlobalOptions& g, const GroupOptions& o, const std::string& 
     // ListGroups has no member counts: DescribeGroups has.
     const auto described = s.admin.describe_groups(ids);
     std::vector<std::vector<std::string>> rows;
-    std::vector<std::string> json;
+    Value list = Value::array();
     for (size_t i = 0; i < groups.size(); ++i) {
       const auto& l = groups[i];
       const auto& d = described[i];
@@ -111,12 +126,15 @@ void run_list(const GlobalOptions& g, const GroupOptions& o, const std::string& 
       const size_t members = d.error == 0 ? d.members.size() : 0;
       rows.push_back({l.group_id, state, l.protocol_type.empty() ? "-" : l.protocol_type,
                       std::to_string(members)});
-      json.push_back(fmt::format(
-          "{{\"group_id\":{},\"state\":{},\"protocol_type\":{},\"members\":{}}}",
-          json_quote(l.group_id), json_quote(state), json_quote(l.protocol_type), members));
+      list.push(Value::object()
+                    .set("group_id", l.group_id)
+                    .set("state", state)
+                    .set("protocol_type", l.protocol_type)
+                    .set("members", members));
     }
-    if (g.output == OutputFormat::json) {
-      fmt::print("[{}]\n", fmt::join(json, ","));
+    const OutputFormat format = listing_format(g);
+    if (structured(format)) {
+      print_value(list, format);
     } else {
       fmt::print("{}", format_table({"GROUP", "STATE", "PROTOCOL-TYPE", "MEMBERS"}, rows));
     }
@@ -164,30 +182,35 @@ std::vector<PartitionRow> partition_rows(GroupSession& s, const client::GroupDes
   return out;
 }
 
-std::string describe_json(const client::GroupDescription& d,
-                          const std::vector<PartitionRow>& rows) {
-  std::vector<std::string> members;
+Value describe_value(const client::GroupDescription& d, const std::vector<PartitionRow>& rows) {
+  Value members = Value::array();
   for (const auto& m : d.members) {
-    members.push_back(fmt::format(
-        "{{\"member_id\":{},\"group_instance_id\":{},\"client_id\":{},\"host\":{},"
-        "\"assignment\":{}}}",
-        json_quote(m.member_id), m.group_instance_id ? json_quote(*m.group_instance_id) : "null",
-        json_quote(m.client_id), json_quote(m.client_host), json_partitions(m.assignment)));
+    members.push(
+        Value::object()
+            .set("member_id", m.member_id)
+            .set("group_instance_id", m.group_instance_id ? Value(*m.group_instance_id) : Value())
+            .set("client_id", m.client_id)
+            .set("host", m.client_host)
+            .set("assignment", partitions_value(m.assignment)));
   }
-  std::vector<std::string> offsets;
+  Value offsets = Value::array();
   for (const auto& r : rows) {
-    offsets.push_back(fmt::format(
-        "{{\"topic\":{},\"partition\":{},\"committed_offset\":{},\"log_end_offset\":{},"
-        "\"lag\":{},\"member_id\":{}}}",
-        json_quote(r.tp.topic), r.tp.partition, json_offset(r.committed), json_offset(r.log_end),
-        r.committed >= 0 && r.log_end >= 0 ? std::to_string(r.lag()) : "null",
-        r.member.empty() ? "null" : json_quote(r.member)));
+    offsets.push(Value::object()
+                     .set("topic", r.tp.topic)
+                     .set("partition", r.tp.partition)
+                     .set("committed_offset", non_negative_or_null(r.committed))
+                     .set("log_end_offset", non_negative_or_null(r.log_end))
+                     .set("lag", r.committed >= 0 && r.log_end >= 0 ? Value(r.lag()) : Value())
+                     .set("member_id", r.member.empty() ? Value() : Value(r.member)));
   }
-  return fmt::format(
-      "{{\"group_id\":{},\"state\":{},\"protocol_type\":{},\"protocol\":{},\"coordinator\":{},"
-      "\"members\":[{}],\"offsets\":[{}]}}",
-      json_quote(d.group_id), json_quote(d.state), json_quote(d.protocol_type),
-      json_quote(d.protocol), d.coordinator, fmt::join(members, ","), fmt::join(offsets, ","));
+  return Value::object()
+      .set("group_id", d.group_id)
+      .set("state", d.state)
+      .set("protocol_type", d.protocol_type)
+      .set("protocol", d.protocol)
+      .set("coordinator", d.coordinator)
+      .set("members", std::move(members))
+      .set("offsets", std::move(offsets));
 }
 
 void print_describe_text(const client::GroupDescription& d, const std::vector<PartitionRow>& rows) {
@@ -222,7 +245,8 @@ void print_describe_text(const client::GroupDescription& d, const std::vector<Pa
 }
 
 void run_describe(const GlobalOptions& g, const GroupOptions& o, const std::string& cmd) {
-  std::vector<std::string> json;
+  const OutputFormat format = listing_format(g);
+  Value described = Value::array();
   bool first = true;
   for (const auto& group : o.groups) {
     const std::string context = cmd + " " + group;
@@ -233,8 +257,8 @@ void run_describe(const GlobalOptions& g, const GroupOptions& o, const std::stri
       if (d.state == "Dead" && d.members.empty() && rows.empty()) {
         throw kafka_error(protocol::to_int(ErrorCode::group_id_not_found), context);
       }
-      if (g.output == OutputFormat::json) {
-        json.push_back(describe_json(d, rows));
+      if (structured(format)) {
+        described.push(describe_value(d, rows));
         return;
       }
       if (!first) fmt::print("\n");
@@ -242,7 +266,7 @@ void run_describe(const GlobalOptions& g, const GroupOptions& o, const std::stri
       print_describe_text(d, rows);
     });
   }
-  if (g.output == OutputFormat::json) fmt::print("[{}]\n", fmt::join(json, ","));
+  if (structured(format)) print_value(described, format);
 }
 
 void run_delete(const GlobalOptions& g, const GroupOptions& o, const std::string& cmd) {
@@ -250,20 +274,21 @@ void run_delete(const GlobalOptions& g, const GroupOptions& o, const std::string
     GroupSession s(g, cmd);
     const auto results = s.admin.delete_groups(o.groups);
     std::optional<CliError> failure;
-    std::vector<std::string> json;
+    const OutputFormat format = report_format(g);
+    Value deleted = Value::array();
     for (const auto& r : results) {
       if (r.error != 0) {
         if (!failure) failure = kafka_error(r.error, cmd + " " + r.group_id);
         spdlog::error("{} {}: {}", cmd, r.group_id, protocol::describe_error(r.error));
         continue;
       }
-      if (g.output == OutputFormat::json) {
-        json.push_back(fmt::format("{{\"group_id\":{},\"deleted\":true}}", json_quote(r.group_id)));
+      if (structured(format)) {
+        deleted.push(Value::object().set("group_id", r.group_id).set("deleted", true));
       } else {
         fmt::print("Deleted group {}.\n", r.group_id);
       }
     }
-    if (g.output == OutputFormat::json) fmt::print("[{}]\n", fmt::join(json, ","));
+    if (structured(format)) print_value(deleted, format);
     if (failure) throw *failure;
   });
 }
@@ -283,15 +308,31 @@ void add_group_command(CLI::App& app, GlobalOptions& opts) {
                    "CompletingRebalance, Dead; repeatable)")
       ->type_name("STATE")
       ->allow_extra_args(false);
+  list->footer(
+      "Output: a table on a terminal, else JSON (or -o table|json|yaml).\n"
+      "JSON: [{\"group_id\": str, \"state\": str, \"protocol_type\": str, \"members\": int}, "
+      "...]\n\n" +
+      list->get_footer());
   list->callback([&opts, o, list] { run_list(opts, *o, command_path(*list)); });
 
   auto* describe = cmd->add_subcommand(
       "describe", "Show groups' members and assignments, committed offsets and lag");
   describe->add_option("groups", o->groups, "Group ids")->required();
+  describe->footer(
+      "Output: a table on a terminal, else JSON (or -o table|json|yaml).\n"
+      "JSON: [{\"group_id\": str, \"state\": str, \"protocol_type\": str, \"protocol\": str, "
+      "\"coordinator\": int, \"members\": [{\"member_id\": str, \"group_instance_id\": "
+      "str|null, \"client_id\": str, \"host\": str, \"assignment\": [{\"topic\": str, "
+      "\"partition\": int}]}], \"offsets\": [{\"topic\": str, \"partition\": int, "
+      "\"committed_offset\": int|null, \"log_end_offset\": int|null, \"lag\": int|null, "
+      "\"member_id\": str|null}]}, ...]\n\n" +
+      describe->get_footer());
   describe->callback([&opts, o, describe] { run_describe(opts, *o, command_path(*describe)); });
 
   auto* del = cmd->add_subcommand("delete", "Delete consumer groups without active members");
   del->add_option("groups", o->groups, "Group ids")->required();
+  del->footer("JSON (-o json): [{\"group_id\": str, \"deleted\": true}, ...]\n\n" +
+              del->get_footer());
   del->callback([&opts, o, del] { run_delete(opts, *o, command_path(*del)); });
 
   add_group_offset_commands(*cmd, opts);

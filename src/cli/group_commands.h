@@ -32,9 +32,6 @@ std::vector<client::TopicPartition> selected_partitions(GroupSession& s,
                                                         const std::vector<std::string>& topics,
                                                         const std::string& context);
 
-// "null" or the number, for JSON.
-std::string json_offset(int64_t offset);
-
 void add_group_offset_commands(CLI::App& group, GlobalOptions& opts);
 
 }  // namespace kfk::cli

@@ -2,6 +2,14 @@
 // offsets. The reset rules are in core/client/offset_reset.h; this file gathers what they
 // need (committed offsets, log start and end, offsets by time), prints the plan and, with
 // --execute, commits it as a tool does (generation -1), only while the group has no members.
+//
+// Both report in a table or a sentence unless --output asks for json or yaml. JSON shapes
+// (YAML has the same fields):
+//
+//   kfk group reset-offsets   {"group_id": str, "executed": bool,
+//                              "offsets": [{"topic": str, "partition": int,
+//                                           "current_offset": int|null, "new_offset": int}]}
+//   kfk group delete-offsets  {"group_id": str, "deleted": [{"topic": str, "partition": int}]}
 #include <fmt/core.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -15,6 +23,7 @@
 #include "cli/client_support.h"
 #include "cli/group_commands.h"
 #include "cli/output_format.h"
+#include "cli/output_value.h"
 #include "core/client/offset_lookup.h"
 #include "core/client/offset_reset.h"
 #include "core/protocol/errors.h"
@@ -210,15 +219,21 @@ std::vector<Planned> plan(GroupSession& s, const OffsetOptions& o, const client:
 
 void print_plan(const GlobalOptions& g, const OffsetOptions& o, const std::vector<Planned>& plan,
                 bool executed) {
-  if (g.output == OutputFormat::json) {
-    std::vector<std::string> parts;
+  const OutputFormat format = report_format(g);
+  if (format == OutputFormat::json || format == OutputFormat::yaml) {
+    Value offsets = Value::array();
     for (const auto& p : plan) {
-      parts.push_back(
-          fmt::format("{{\"topic\":{},\"partition\":{},\"current_offset\":{},\"new_offset\":{}}}",
-                      json_quote(p.tp.topic), p.tp.partition, json_offset(p.current), p.target));
+      offsets.push(Value::object()
+                       .set("topic", p.tp.topic)
+                       .set("partition", p.tp.partition)
+                       .set("current_offset", non_negative_or_null(p.current))
+                       .set("new_offset", p.target));
     }
-    fmt::print("{{\"group_id\":{},\"executed\":{},\"offsets\":[{}]}}\n", json_quote(o.group),
-               executed, fmt::join(parts, ","));
+    print_value(Value::object()
+                    .set("group_id", o.group)
+                    .set("executed", executed)
+                    .set("offsets", std::move(offsets)),
+                format);
     return;
   }
   std::vector<std::vector<std::string>> rows;
@@ -307,14 +322,14 @@ void run_delete_offsets(const GlobalOptions& g, const OffsetOptions& o, const st
         throw kafka_error(error, fmt::format("{}: {}-{}", context, tp.topic, tp.partition));
       }
     }
-    if (g.output == OutputFormat::json) {
-      std::vector<std::string> parts;
+    const OutputFormat format = report_format(g);
+    if (format == OutputFormat::json || format == OutputFormat::yaml) {
+      Value deleted = Value::array();
       for (const auto& tp : list) {
-        parts.push_back(
-            fmt::format("{{\"topic\":{},\"partition\":{}}}", json_quote(tp.topic), tp.partition));
+        deleted.push(Value::object().set("topic", tp.topic).set("partition", tp.partition));
       }
-      fmt::print("{{\"group_id\":{},\"deleted\":[{}]}}\n", json_quote(o.group),
-                 fmt::join(parts, ","));
+      print_value(Value::object().set("group_id", o.group).set("deleted", std::move(deleted)),
+                  format);
       return;
     }
     std::vector<std::string> names;
@@ -363,6 +378,10 @@ void add_group_offset_commands(CLI::App& group, GlobalOptions& opts) {
       ->type_name("CSV");
   reset->add_flag("--execute", o->execute, "Commit the new offsets (default: only show them)");
   reset->add_flag("--dry-run", o->dry_run, "Only show the new offsets (the default)");
+  reset->footer(
+      "JSON (-o json): {\"group_id\": str, \"executed\": bool, \"offsets\": [{\"topic\": str, "
+      "\"partition\": int, \"current_offset\": int|null, \"new_offset\": int}]}\n\n" +
+      reset->get_footer());
   reset->callback([&opts, o, reset] { run_reset(opts, *o, command_path(*reset)); });
 
   auto* del = group.add_subcommand(
@@ -373,6 +392,10 @@ void add_group_offset_commands(CLI::App& group, GlobalOptions& opts) {
       ->type_name("TOPIC[:P,...]")
       ->required()
       ->allow_extra_args(false);
+  del->footer(
+      "JSON (-o json): {\"group_id\": str, \"deleted\": [{\"topic\": str, \"partition\": "
+      "int}]}\n\n" +
+      del->get_footer());
   del->callback([&opts, o, del] { run_delete_offsets(opts, *o, command_path(*del)); });
 }
 

@@ -1,6 +1,19 @@
-// kfk topic: create, list, describe, alter the configs of, and delete topics.
+// kfk topic: create, list, alter the configs of and add partitions to topics. Describing and
+// offsets are in topic_describe.cpp, deleting topics and records in topic_delete.cpp.
+//
+// Output: `list` is a listing (a table on a terminal, JSON otherwise, or what --output says);
+// the others report what they did in a sentence unless --output asks for json or yaml.
+// JSON shapes (YAML has the same fields):
+//
+//   kfk topic list            [{"name": str, "topic_id": str|null, "partitions": int,
+//                               "replication_factor": int, "internal": bool}, ...]
+//   kfk topic create          {"name": str, "topic_id": str|null, "partitions": int,
+//                              "replication_factor": int, "validate_only": bool}
+//   kfk topic alter-config    {"name": str, "set": {KEY: str, ...}, "deleted": [str],
+//                              "validate_only": bool}
+//   kfk topic add-partitions  {"name": str, "partitions": int, "previous_partitions": int,
+//                              "validate_only": bool}
 #include <fmt/core.h>
-#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <memory>
@@ -8,8 +21,8 @@
 #include "cli/client_support.h"
 #include "cli/commands.h"
 #include "cli/output_format.h"
-#include "core/client/admin.h"
-#include "core/net/net_error.h"
+#include "cli/output_value.h"
+#include "cli/topic_support.h"
 #include "core/protocol/errors.h"
 
 namespace kfk::cli {
@@ -18,53 +31,28 @@ namespace {
 using protocol::ErrorCode;
 
 struct TopicOptions {
-  std::vector<std::string> names;
+  std::string name;
   int32_t partitions = -1;
   int32_t replication_factor = -1;
   std::vector<std::string> configs;  // create: KEY=VALUE
   bool if_not_exists = false;
-  bool if_exists = false;
   bool validate_only = false;
-  bool exclude_internal = false;
-  bool all_configs = false;
+  bool all = false;
+  bool exclude_internal = false;     // the default now; kept so that old scripts still parse
   std::vector<std::string> set;      // alter-config: KEY=VALUE
   std::vector<std::string> removed;  // alter-config: KEY
 };
 
-CLI::Validator key_value_validator() {
-  return CLI::Validator(
-      [](std::string& text) -> std::string {
-        if (split_key_value(text).first.empty()) {
-          return fmt::format("expected KEY=VALUE, got '{}'", text);
-        }
-        return {};
-      },
-      "KEY=VALUE", "key=value");
-}
+Value topic_id(const protocol::Uuid& id) { return id.is_zero() ? Value() : Value(id.to_string()); }
 
-std::string json_int_list(const std::vector<int32_t>& values) {
-  return fmt::format("[{}]", fmt::join(values, ","));
-}
-
-std::string text_int_list(const std::vector<int32_t>& values) {
-  return values.empty() ? "-" : fmt::format("{}", fmt::join(values, ","));
-}
-
-// Runs the command body with a client built from the global options.
-struct Session {
-  Session(const GlobalOptions& opts, const std::string& command)
-      : config(client_config(opts, command)), client(client_options(opts, config)), admin(client) {}
-  config::ClientConfig config;
-  client::Client client;
-  client::Admin admin;
-};
+bool structured(OutputFormat f) { return f == OutputFormat::json || f == OutputFormat::yaml; }
 
 void run_create(const GlobalOptions& g, const TopicOptions& o, const std::string& cmd) {
-  const std::string context = fmt::format("{} {}", cmd, o.names.front());
+  const std::string context = fmt::format("{} {}", cmd, o.name);
   with_client_errors(context, [&] {
-    Session s(g, cmd);
+    TopicSession s(g, cmd);
     client::NewTopic topic;
-    topic.name = o.names.front();
+    topic.name = o.name;
     topic.partitions = o.partitions;
     topic.replication_factor = static_cast<int16_t>(o.replication_factor);
     for (const auto& c : o.configs) topic.configs.push_back(split_key_value(c));
@@ -77,19 +65,16 @@ void run_create(const GlobalOptions& g, const TopicOptions& o, const std::string
       spdlog::info("topic '{}' already exists", topic.name);
       return;
     }
-    if (!r.ok()) {
-      CliError e = kafka_error(r.error, context);
-      if (!r.message.empty()) {
-        throw CliError(e.code(), std::string(e.what()) + " (" + r.message + ")", e.hint());
-      }
-      throw e;
-    }
-    if (g.output == OutputFormat::json) {
-      fmt::print(
-          "{{\"name\":{},\"topic_id\":{},\"partitions\":{},\"replication_factor\":{},"
-          "\"validate_only\":{}}}\n",
-          json_quote(r.name), r.id.is_zero() ? "null" : json_quote(r.id.to_string()), r.partitions,
-          r.replication_factor, o.validate_only);
+    if (!r.ok()) throw topic_kafka_error(r.error, r.message, context);
+    const OutputFormat format = report_format(g);
+    if (structured(format)) {
+      print_value(Value::object()
+                      .set("name", r.name)
+                      .set("topic_id", topic_id(r.id))
+                      .set("partitions", r.partitions)
+                      .set("replication_factor", r.replication_factor)
+                      .set("validate_only", o.validate_only),
+                  format);
     } else if (o.validate_only) {
       fmt::print("Topic {} can be created (validated only, nothing changed).\n", r.name);
     } else {
@@ -100,25 +85,25 @@ void run_create(const GlobalOptions& g, const TopicOptions& o, const std::string
 
 void run_list(const GlobalOptions& g, const TopicOptions& o, const std::string& cmd) {
   with_client_errors(cmd, [&] {
-    Session s(g, cmd);
+    TopicSession s(g, cmd);
     const auto metadata = s.admin.describe_topics({});
     std::vector<const client::TopicMetadata*> topics;
     for (const auto& [name, t] : metadata.topics) {
-      if (o.exclude_internal && t.internal) continue;
+      if (t.internal && !o.all) continue;
       topics.push_back(&t);
     }
-    if (g.output == OutputFormat::json) {
-      std::string out = "[";
-      for (size_t i = 0; i < topics.size(); ++i) {
-        const auto& t = *topics[i];
-        out += fmt::format(
-            "{}{{\"name\":{},\"topic_id\":{},\"partitions\":{},\"replication_factor\":{},"
-            "\"internal\":{}}}",
-            i ? "," : "", json_quote(t.name),
-            t.id.is_zero() ? "null" : json_quote(t.id.to_string()), t.partition_count(),
-            t.replication_factor(), t.internal);
+    const OutputFormat format = listing_format(g);
+    if (structured(format)) {
+      Value list = Value::array();
+      for (const auto* t : topics) {
+        list.push(Value::object()
+                      .set("name", t->name)
+                      .set("topic_id", topic_id(t->id))
+                      .set("partitions", t->partition_count())
+                      .set("replication_factor", t->replication_factor())
+                      .set("internal", t->internal));
       }
-      fmt::print("{}]\n", out);
+      print_value(list, format);
       return;
     }
     std::vector<std::vector<std::string>> rows;
@@ -131,157 +116,75 @@ void run_list(const GlobalOptions& g, const TopicOptions& o, const std::string& 
   });
 }
 
-std::string configs_json(const std::vector<client::ConfigEntry>& entries) {
-  std::string out = "[";
-  for (size_t i = 0; i < entries.size(); ++i) {
-    const auto& e = entries[i];
-    out += fmt::format(
-        "{}{{\"name\":{},\"value\":{},\"source\":\"{}\",\"read_only\":{},\"sensitive\":{}}}",
-        i ? "," : "", json_quote(e.name), e.value ? json_quote(*e.value) : "null",
-        client::to_string(e.source), e.read_only, e.sensitive);
-  }
-  return out + "]";
-}
-
-void run_describe(const GlobalOptions& g, const TopicOptions& o, const std::string& cmd) {
-  with_client_errors(cmd, [&] {
-    Session s(g, cmd);
-    const auto metadata = s.admin.describe_topics(o.names);
-    std::string json = "[";
-    bool first = true;
-    for (const auto& name : o.names) {
-      const auto it = metadata.topics.find(name);
-      if (it == metadata.topics.end()) {
-        throw kafka_error(protocol::to_int(ErrorCode::unknown_topic_or_partition),
-                          cmd + " " + name);
-      }
-      const auto& t = it->second;
-      if (t.error != 0) throw kafka_error(t.error, cmd + " " + name);
-
-      std::optional<std::vector<client::ConfigEntry>> configs;
-      std::string configs_note;
-      try {
-        auto entries = s.admin.describe_topic_configs(name);
-        if (!o.all_configs) {
-          std::erase_if(entries, [](const auto& e) {
-            return e.is_default() || e.source == client::ConfigSource::static_broker;
-          });
-        }
-        configs = std::move(entries);
-      } catch (const net::NetError& e) {
-        if (e.kind() != net::NetErrorKind::unsupported) throw;
-        configs_note = "not available: the broker does not support DescribeConfigs";
-      }
-
-      if (g.output == OutputFormat::json) {
-        std::string partitions;
-        for (const auto& p : t.partitions) {
-          partitions += fmt::format(
-              "{}{{\"partition\":{},\"leader\":{},\"leader_epoch\":{},\"replicas\":{},"
-              "\"isr\":{},\"offline_replicas\":{}{}}}",
-              partitions.empty() ? "" : ",", p.partition, p.leader, p.leader_epoch,
-              json_int_list(p.replicas), json_int_list(p.isr), json_int_list(p.offline),
-              p.error != 0 ? fmt::format(",\"error\":{}", json_quote(protocol::error_name(p.error)))
-                           : "");
-        }
-        json += fmt::format(
-            "{}{{\"name\":{},\"topic_id\":{},\"internal\":{},\"partition_count\":{},"
-            "\"replication_factor\":{},\"partitions\":[{}],\"configs\":{}}}",
-            first ? "" : ",", json_quote(t.name),
-            t.id.is_zero() ? "null" : json_quote(t.id.to_string()), t.internal, t.partition_count(),
-            t.replication_factor(), partitions, configs ? configs_json(*configs) : "null");
-        first = false;
-        continue;
-      }
-      if (!first) fmt::print("\n");
-      first = false;
-      fmt::print("Topic:               {}\n", t.name);
-      fmt::print("Topic ID:            {}\n", t.id.is_zero() ? "-" : t.id.to_string());
-      fmt::print("Partitions:          {}\n", t.partition_count());
-      fmt::print("Replication factor:  {}\n", t.replication_factor());
-      if (t.internal) fmt::print("Internal:            yes\n");
-      if (!configs) {
-        fmt::print("Configs:             ({})\n", configs_note);
-      } else if (configs->empty()) {
-        fmt::print("Configs:             {}\n", o.all_configs ? "none" : "all defaults");
-      } else {
-        fmt::print("Configs:\n");
-        for (const auto& e : *configs) {
-          fmt::print("  {}={}{}\n", e.name, e.value ? *e.value : "(sensitive)",
-                     o.all_configs ? fmt::format("  [{}]", client::to_string(e.source)) : "");
-        }
-      }
-      std::vector<std::vector<std::string>> rows;
-      for (const auto& p : t.partitions) {
-        rows.push_back(
-            {std::to_string(p.partition), p.leader < 0 ? "none" : std::to_string(p.leader),
-             std::to_string(p.leader_epoch), text_int_list(p.replicas), text_int_list(p.isr),
-             p.error != 0 ? std::string(protocol::error_name(p.error)) : ""});
-      }
-      fmt::print("\n{}",
-                 format_table({"PARTITION", "LEADER", "EPOCH", "REPLICAS", "ISR", "ERROR"}, rows));
-    }
-    if (g.output == OutputFormat::json) fmt::print("{}]\n", json);
-  });
-}
-
-void run_delete(const GlobalOptions& g, const TopicOptions& o, const std::string& cmd) {
-  with_client_errors(cmd, [&] {
-    Session s(g, cmd);
-    const auto results = s.admin.delete_topics(o.names);
-    std::optional<CliError> failure;
-    std::string json = "[";
-    bool first = true;
-    for (const auto& name : o.names) {
-      const auto it = std::find_if(results.begin(), results.end(),
-                                   [&](const auto& r) { return r.name == name; });
-      const int16_t error =
-          it == results.end() ? protocol::to_int(ErrorCode::unknown_server_error) : it->error;
-      const bool missing = error == protocol::to_int(ErrorCode::unknown_topic_or_partition);
-      if (error != 0 && !(missing && o.if_exists)) {
-        if (!failure) failure = kafka_error(error, cmd + " " + name);
-        spdlog::error("{} {}: {}", cmd, name, protocol::describe_error(error));
-        continue;
-      }
-      if (g.output == OutputFormat::json) {
-        json += fmt::format("{}{{\"name\":{},\"deleted\":{}}}", first ? "" : ",", json_quote(name),
-                            error == 0);
-        first = false;
-      } else if (error == 0) {
-        fmt::print("Deleted topic {}.\n", name);
-      } else {
-        spdlog::info("topic '{}' does not exist", name);
-      }
-    }
-    if (g.output == OutputFormat::json) fmt::print("{}]\n", json);
-    if (failure) throw *failure;
-  });
-}
-
 void run_alter_config(const GlobalOptions& g, const TopicOptions& o, const std::string& cmd) {
-  const std::string context = fmt::format("{} {}", cmd, o.names.front());
+  const std::string context = fmt::format("{} {}", cmd, o.name);
   if (o.set.empty() && o.removed.empty()) {
     throw CliError(ExitCode::usage, context + ": nothing to change",
                    "give --set KEY=VALUE and/or --delete KEY");
   }
   with_client_errors(context, [&] {
-    Session s(g, cmd);
+    TopicSession s(g, cmd);
     std::vector<client::ConfigChange> changes;
+    Value set = Value::object();
+    Value deleted = Value::array();
     for (const auto& kv : o.set) {
       auto [key, value] = split_key_value(kv);
+      set.set(key, value);
       changes.push_back({key, client::ConfigChange::Op::set, value});
     }
     for (const auto& key : o.removed) {
+      deleted.push(key);
       changes.push_back({key, client::ConfigChange::Op::remove, {}});
     }
-    s.admin.alter_topic_configs(o.names.front(), changes, o.validate_only);
-    if (g.output == OutputFormat::json) {
-      fmt::print("{{\"name\":{},\"validate_only\":{}}}\n", json_quote(o.names.front()),
-                 o.validate_only);
+    s.admin.alter_topic_configs(o.name, changes, o.validate_only);
+    const OutputFormat format = report_format(g);
+    if (structured(format)) {
+      print_value(Value::object()
+                      .set("name", o.name)
+                      .set("set", std::move(set))
+                      .set("deleted", std::move(deleted))
+                      .set("validate_only", o.validate_only),
+                  format);
     } else if (o.validate_only) {
-      fmt::print("Config changes for topic {} are valid (nothing changed).\n", o.names.front());
+      fmt::print("Config changes for topic {} are valid (nothing changed).\n", o.name);
     } else {
-      fmt::print("Altered configs of topic {}.\n", o.names.front());
+      fmt::print("Altered configs of topic {}.\n", o.name);
+    }
+  });
+}
+
+void run_add_partitions(const GlobalOptions& g, const TopicOptions& o, const std::string& cmd) {
+  const std::string context = fmt::format("{} {}", cmd, o.name);
+  with_client_errors(context, [&] {
+    TopicSession s(g, cmd);
+    const int32_t previous = s.client.topic(o.name).partition_count();
+    if (o.partitions <= previous) {
+      throw CliError(ExitCode::usage,
+                     fmt::format("{}: the topic already has {} partition(s); --partitions is the "
+                                 "new total and must be more",
+                                 context, previous),
+                     "partitions can be added, never removed");
+    }
+    const auto results = s.admin.create_partitions({{o.name, o.partitions}}, o.validate_only);
+    if (results.empty()) {
+      throw CliError(ExitCode::error, context + ": the broker's answer named no topic");
+    }
+    if (!results.front().ok()) {
+      throw topic_kafka_error(results.front().error, results.front().message, context);
+    }
+    const OutputFormat format = report_format(g);
+    if (structured(format)) {
+      print_value(Value::object()
+                      .set("name", o.name)
+                      .set("partitions", o.partitions)
+                      .set("previous_partitions", previous)
+                      .set("validate_only", o.validate_only),
+                  format);
+    } else if (o.validate_only) {
+      fmt::print("Topic {} can grow from {} to {} partitions (validated only, nothing changed).\n",
+                 o.name, previous, o.partitions);
+    } else {
+      fmt::print("Topic {} now has {} partitions (was {}).\n", o.name, o.partitions, previous);
     }
   });
 }
@@ -290,11 +193,12 @@ void run_alter_config(const GlobalOptions& g, const TopicOptions& o, const std::
 
 void add_topic_command(CLI::App& app, GlobalOptions& opts) {
   auto o = std::make_shared<TopicOptions>();
-  auto* cmd = app.add_subcommand("topic", "Create, list, describe, alter and delete topics");
+  auto* cmd = app.add_subcommand(
+      "topic", "Create, list, describe, alter, grow, trim and delete topics; show offsets");
   cmd->require_subcommand(1);
 
   auto* create = cmd->add_subcommand("create", "Create a topic");
-  create->add_option("name", o->names, "Topic name")->required()->expected(1);
+  create->add_option("name", o->name, "Topic name")->required();
   create
       ->add_option("-p,--partitions", o->partitions,
                    "Number of partitions (default: the broker's num.partitions)")
@@ -308,24 +212,28 @@ void add_topic_command(CLI::App& app, GlobalOptions& opts) {
       ->allow_extra_args(false)
       ->check(key_value_validator());
   create->add_flag("--if-not-exists", o->if_not_exists, "Succeed when the topic already exists");
-  create->add_flag("--validate-only", o->validate_only,
+  create->add_flag("--dry-run,--validate-only", o->validate_only,
                    "Only check that the topic could be created");
+  add_footer(*create,
+             "JSON (-o json): {\"name\": str, \"topic_id\": str|null, \"partitions\": int, "
+             "\"replication_factor\": int, \"validate_only\": bool}");
   create->callback([&opts, o, create] { run_create(opts, *o, command_path(*create)); });
 
-  auto* list = cmd->add_subcommand("list", "List topics");
+  auto* list = cmd->add_subcommand("list", "List topics (internal ones with --all)");
   list->alias("ls");
-  list->add_flag("--exclude-internal", o->exclude_internal, "Leave out internal topics");
+  list->add_flag("-a,--all", o->all, "Also list internal topics such as __consumer_offsets");
+  list->add_flag("--exclude-internal", o->exclude_internal, "Leave out internal topics (default)")
+      ->group("");
+  add_footer(*list,
+             "Output: a table on a terminal, else JSON (or -o table|json|yaml).\n"
+             "JSON: [{\"name\": str, \"topic_id\": str|null, \"partitions\": int, "
+             "\"replication_factor\": int, \"internal\": bool}, ...]");
   list->callback([&opts, o, list] { run_list(opts, *o, command_path(*list)); });
 
-  auto* describe = cmd->add_subcommand(
-      "describe", "Show topics' partitions (leader, replicas, ISR), ids and configs");
-  describe->add_option("names", o->names, "Topic names")->required();
-  describe->add_flag("--all-configs", o->all_configs,
-                     "Show every config with its source, not only the topic's overrides");
-  describe->callback([&opts, o, describe] { run_describe(opts, *o, command_path(*describe)); });
+  add_topic_describe_commands(*cmd, opts);
 
   auto* alter = cmd->add_subcommand("alter-config", "Set or remove a topic's config overrides");
-  alter->add_option("name", o->names, "Topic name")->required()->expected(1);
+  alter->add_option("name", o->name, "Topic name")->required();
   alter->add_option("--set", o->set, "Set KEY=VALUE (repeatable)")
       ->type_name("KEY=VALUE")
       ->allow_extra_args(false)
@@ -335,13 +243,26 @@ void add_topic_command(CLI::App& app, GlobalOptions& opts) {
                    "Remove the override of KEY, back to the default (repeatable)")
       ->type_name("KEY")
       ->allow_extra_args(false);
-  alter->add_flag("--validate-only", o->validate_only, "Only check the changes");
+  alter->add_flag("--dry-run,--validate-only", o->validate_only, "Only check the changes");
+  add_footer(*alter,
+             "JSON (-o json): {\"name\": str, \"set\": {KEY: str}, \"deleted\": [str], "
+             "\"validate_only\": bool}");
   alter->callback([&opts, o, alter] { run_alter_config(opts, *o, command_path(*alter)); });
 
-  auto* del = cmd->add_subcommand("delete", "Delete topics");
-  del->add_option("names", o->names, "Topic names")->required();
-  del->add_flag("--if-exists", o->if_exists, "Succeed for topics that do not exist");
-  del->callback([&opts, o, del] { run_delete(opts, *o, command_path(*del)); });
+  auto* grow = cmd->add_subcommand("add-partitions", "Grow a topic to more partitions");
+  grow->add_option("name", o->name, "Topic name")->required();
+  grow->add_option("-p,--partitions", o->partitions, "The new total number of partitions")
+      ->required()
+      ->check(CLI::Range(1, 1'000'000));
+  grow->add_flag("--dry-run,--validate-only", o->validate_only, "Only check the change");
+  add_footer(*grow,
+             "Keys map to partitions by hash modulo the partition count: after growing, records of "
+             "a key may land in another partition than before.\n"
+             "JSON (-o json): {\"name\": str, \"partitions\": int, \"previous_partitions\": int, "
+             "\"validate_only\": bool}");
+  grow->callback([&opts, o, grow] { run_add_partitions(opts, *o, command_path(*grow)); });
+
+  add_topic_delete_commands(*cmd, opts);
 }
 
 }  // namespace kfk::cli

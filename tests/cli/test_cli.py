@@ -6,6 +6,7 @@ build/release trees, relative to the repository root).
 
 import json
 import os
+import pty
 import subprocess
 from pathlib import Path
 
@@ -18,9 +19,11 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_KAFKA = 3
+EXIT_CONNECTION = 4
 EXIT_NOT_AVAILABLE = 5
+EXIT_INTERRUPTED = 130
 
-COMMANDS = ["server", "topic", "produce", "consume", "group", "connect", "schema"]
+COMMANDS = ["server", "topic", "produce", "consume", "group", "connect", "schema", "help"]
 
 
 def find_kfk():
@@ -102,10 +105,12 @@ def test_property_must_be_key_value(value):
     assert "KEY=VALUE" in r.stderr or "invalid property name" in r.stderr
 
 
-def test_output_must_be_text_or_json():
-    r = kfk("--output", "yaml", "debug", "config")
+def test_output_format_is_checked():
+    r = kfk("--output", "xml", "debug", "config")
     assert r.returncode == EXIT_USAGE
-    assert "yaml" in r.stderr
+    assert "xml" in r.stderr
+    for name in ("auto", "table", "text", "json", "yaml"):
+        assert kfk("--output", name, "debug", "config").returncode == EXIT_OK, name
 
 
 @pytest.mark.parametrize("brokers", ["", "host:0", "host:99999", "a,,b", "::1", "ho st:1"])
@@ -267,3 +272,144 @@ def test_broker_errors_exit_with_the_kafka_code_and_a_hint():
     r = kfk("debug", "error", "--fail", "999")
     assert r.returncode == EXIT_KAFKA
     assert "UNKNOWN_ERROR_CODE (999)" in r.stderr
+
+
+# --- kfk help, exit codes, output formats and colors (no broker needed) -------------------
+
+EXIT_CODES = {0: "ok", 1: "error", 2: "usage", 3: "kafka", 4: "connection", 5: "not-available",
+              130: "interrupted"}
+
+
+def test_help_exit_codes_table():
+    r = kfk("help", "exit-codes")
+    assert r.returncode == EXIT_OK, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].split() == ["CODE", "NAME", "MEANING"]
+    rows = {int(line.split()[0]): line.split()[1] for line in lines[1:]}
+    assert rows == EXIT_CODES
+    assert "\x1b[" not in r.stdout  # no colors into a pipe
+
+
+def test_help_exit_codes_json_shape():
+    r = kfk("-o", "json", "help", "exit-codes")
+    assert r.returncode == EXIT_OK, r.stderr
+    codes = json.loads(r.stdout)
+    assert [c["code"] for c in codes] == sorted(EXIT_CODES)
+    for c in codes:
+        assert set(c) == {"code", "name", "meaning"}
+        assert EXIT_CODES[c["code"]] == c["name"] and c["meaning"]
+
+
+def test_help_exit_codes_yaml_matches_json():
+    r = kfk("-o", "yaml", "help", "exit-codes")
+    assert r.returncode == EXIT_OK, r.stderr
+    # Plain where safe, quoted where a plain scalar would not read back as the same string.
+    assert r.stdout.startswith("- code: 0\n  name: ok\n  meaning: success\n"), r.stdout
+    assert '  meaning: "no broker reachable, or connection lost"\n' in r.stdout
+    yaml = pytest.importorskip("yaml")
+    as_json = json.loads(kfk("-o", "json", "help", "exit-codes").stdout)
+    assert yaml.safe_load(r.stdout) == as_json
+
+
+def test_help_of_a_command():
+    r = kfk("help", "topic", "create")
+    assert r.returncode == EXIT_OK
+    assert "--if-not-exists" in r.stdout and "--dry-run" in r.stdout
+    assert kfk("help", "topic").stdout == kfk("topic", "--help").stdout
+    assert kfk("help").returncode == EXIT_USAGE
+    r = kfk("help", "topic", "frobnicate")
+    assert r.returncode == EXIT_USAGE
+    assert "frobnicate" in r.stderr and "hint:" in r.stderr
+
+
+@pytest.mark.parametrize("args", [["topic", "list"], ["topic", "describe", "t"],
+                                  ["topic", "offsets", "t"], ["group", "list"],
+                                  ["group", "describe", "g"]])
+def test_listing_help_documents_the_json_shape(args):
+    r = kfk(*args, "--help")
+    assert r.returncode == EXIT_OK
+    assert "JSON: [{" in r.stdout
+    assert "a table on a terminal, else JSON" in r.stdout
+
+
+def test_topic_help_lists_its_subcommands():
+    r = kfk("topic", "--help")
+    assert r.returncode == EXIT_OK
+    for verb in ["create", "list", "describe", "delete", "alter-config", "add-partitions", "trim",
+                 "offsets"]:
+        assert any(line.strip().split(",")[0].split()[0] == verb
+                   for line in r.stdout.splitlines() if line.strip()), verb
+
+
+@pytest.mark.parametrize("args", [
+    ["topic", "delete", "t1"],
+    ["topic", "delete", "--regex", "t.*"],
+    ["topic", "trim", "t1", "--offset", "5"],
+])
+def test_destructive_topic_commands_need_yes_without_a_terminal(args):
+    # Refused before any broker is contacted: port 1 would give exit 4.
+    r = kfk("-b", "127.0.0.1:1", *args)
+    assert r.returncode == EXIT_USAGE, r.stderr
+    assert "--yes" in r.stderr and "confirmation" in r.stderr
+
+
+@pytest.mark.parametrize("args,message", [
+    (["topic", "trim", "t1", "--yes"], "either --offset or --before-time"),
+    (["topic", "trim", "t1", "--yes", "--offset", "5", "--before-time", "-1h"],
+     "either --offset or --before-time"),
+    (["topic", "trim", "t1", "--yes", "--offset", "x"], "bad --offset 'x'"),
+    (["topic", "trim", "t1", "--yes", "--offset", "0=-3"], "bad --offset '0=-3'"),
+    (["topic", "trim", "t1", "--yes", "--offset", "5", "--offset", "1=3"], "every partition"),
+    (["topic", "trim", "t1", "--yes", "--before-time", "yesterday"], "is not a time"),
+    (["topic", "offsets", "t1", "--at", "-5 parsecs"], "is not a time"),
+    (["topic", "create", "t1", "-p", "0"], "--partitions"),
+    (["topic", "add-partitions", "t1"], "--partitions"),
+])
+def test_topic_usage_errors_before_connecting(args, message):
+    r = kfk("-b", "127.0.0.1:1", *args)
+    assert r.returncode == EXIT_USAGE, r.stderr
+    assert message in r.stderr
+
+
+def test_trim_dry_run_needs_no_confirmation():
+    # Goes as far as connecting: the unreachable broker is the error, not --yes.
+    r = kfk("-b", "127.0.0.1:1", "topic", "trim", "t1", "--offset", "end", "--dry-run")
+    assert r.returncode == EXIT_CONNECTION, r.stderr
+
+
+def run_on_terminal(*args, env=None):
+    """Runs kfk with stdout on a pseudo-terminal; returns (exit code, output)."""
+    full_env = {k: v for k, v in os.environ.items() if k not in ("KFK_BROKERS", "NO_COLOR")}
+    full_env.update(env or {})
+    leader, follower = pty.openpty()
+    try:
+        proc = subprocess.Popen([str(KFK), *args], stdout=follower, stderr=subprocess.PIPE,
+                                stdin=subprocess.DEVNULL, env=full_env)
+        os.close(follower)
+        follower = None
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        return proc.wait(timeout=30), b"".join(chunks).decode()
+    finally:
+        if follower is not None:
+            os.close(follower)
+        os.close(leader)
+
+
+def test_colors_only_on_a_terminal_and_never_with_no_color():
+    code, out = run_on_terminal("help", "exit-codes")
+    assert code == EXIT_OK
+    assert "\x1b[1mCODE\x1b[0m" in out  # bold header
+    code, out = run_on_terminal("help", "exit-codes", env={"NO_COLOR": "1"})
+    assert code == EXIT_OK
+    assert "\x1b[" not in out and "CODE" in out
+    # An empty NO_COLOR does not count (no-color.org).
+    code, out = run_on_terminal("help", "exit-codes", env={"NO_COLOR": ""})
+    assert "\x1b[1m" in out

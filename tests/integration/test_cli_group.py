@@ -136,7 +136,7 @@ def stable_assignment(broker, group, count):
 def test_two_members_split_a_topic_and_commit(broker, members, tmp_path, strategy):
     create(broker, "split", 4)
     first = [f"k{i}:a{i}" for i in range(40)]
-    produce(broker, "split", first, "-k", ":")
+    produce(broker, "split", first, "-K", ":")
     x = ["-X", f"partition.assignment.strategy={strategy}"]
 
     a = Member(broker, "split", "g", *x, tmp_path=tmp_path, name="a")
@@ -159,7 +159,7 @@ def test_two_members_split_a_topic_and_commit(broker, members, tmp_path, strateg
 
     # Records produced now reach exactly the member that owns their partition.
     second = [f"k{i}:b{i}" for i in range(40)]
-    produce(broker, "split", second, "-k", ":")
+    produce(broker, "split", second, "-K", ":")
     wanted = {f"a{i}" for i in range(40)} | {f"b{i}" for i in range(40)}
     wait_for(lambda: set(a.values()) | set(b.values()) == wanted, timeout=30,
              what="every record to be consumed by one of the members")
@@ -193,7 +193,7 @@ def test_two_members_split_a_topic_and_commit(broker, members, tmp_path, strateg
 
 def test_describe_lag_is_log_end_minus_committed(broker):
     create(broker, "lagged", 3)
-    produce(broker, "lagged", [f"k{i}:v{i}" for i in range(30)], "-k", ":")
+    produce(broker, "lagged", [f"k{i}:v{i}" for i in range(30)], "-K", ":")
     # -c stops after 7 records: exactly what was printed is committed.
     r = ok(kfk(broker, "consume", "lagged", "--group", "lag", "-o", "earliest", "-c", "7"))
     assert len(r.stdout.splitlines()) == 7
@@ -211,7 +211,7 @@ def test_describe_lag_is_log_end_minus_committed(broker):
     assert sum(o["log_end_offset"] for o in offsets.values()) == 30
     assert sum(o["lag"] for o in offsets.values()) == 23
 
-    text = ok(kfk(broker, "group", "describe", "lag")).stdout
+    text = ok(kfk(broker, "--output", "text", "group", "describe", "lag")).stdout
     assert "State:          Empty" in text
     header = next(line for line in text.splitlines() if line.startswith("TOPIC"))
     assert header.split() == ["TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG",
@@ -239,7 +239,7 @@ def test_group_list_and_states(broker, members, tmp_path):
 
     stable = json.loads(ok(kfk(broker, "-o", "json", "group", "list", "--state", "Stable")).stdout)
     assert [g["group_id"] for g in stable] == ["busy"]
-    text = ok(kfk(broker, "group", "list")).stdout.splitlines()
+    text = ok(kfk(broker, "--output", "text", "group", "list")).stdout.splitlines()
     assert text[0].split() == ["GROUP", "STATE", "PROTOCOL-TYPE", "MEMBERS"]
     assert ["busy", "Stable", "consumer", "1"] in [line.split() for line in text[1:]]
 

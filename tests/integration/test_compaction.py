@@ -2,8 +2,12 @@
 tombstones after delete.retention.ms, refuses records without a key, and compacts
 __consumer_offsets."""
 
+import json
 import os
+import subprocess
 import time
+
+from conftest import KFK
 
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 
@@ -94,6 +98,17 @@ def test_latest_value_of_each_key_survives_cleaning(make_broker):
     assert [o for o, _, _ in records] == list(range((versions - 1) * keys, versions * keys))
     log = open(broker.log_path).read()
     assert "log cleaner: cleaned changelog-0" in log
+
+    # kfk topic describe shows the dirty ratio and the last cleaning.
+    out = subprocess.run([KFK, "-b", broker.bootstrap, "topic", "describe", "changelog",
+                          "--output", "json"], capture_output=True, text=True, check=True).stdout
+    cleaner = json.loads(out)[0]["partitions"][0]["cleaner"]
+    assert 0 <= cleaner["dirty_ratio"] < 0.5
+    assert cleaner["first_dirty_offset"] > 0
+    assert cleaner["last_cleaning"]["bytes_read"] > cleaner["last_cleaning"]["bytes_written"] > 0
+    text = subprocess.run([KFK, "-b", broker.bootstrap, "topic", "describe", "changelog",
+                           "--output", "table"], capture_output=True, text=True, check=True).stdout
+    assert "Log cleaner:" in text and "partition 0: dirty" in text and "cleaned" in text
 
     # Still compacted after a restart, and new versions are cleaned too.
     broker.stop()

@@ -86,6 +86,9 @@ TEST_CASE("config: client properties are parsed and checked") {
   CHECK(c.partition_assignment_strategy ==
         std::vector<Assignor>{Assignor::roundrobin, Assignor::range});
   CHECK(c.group_protocol == GroupProtocol::consumer);
+  // kfk's own partitioners besides librdkafka's names.
+  CHECK(client_ok({"partitioner=round_robin"}).partitioner == Partitioner::round_robin);
+  CHECK(client_ok({"partitioner=sticky"}).partitioner == Partitioner::sticky);
 
   CHECK(client_error({"acks=2"}) ==
         "-X: invalid value 2 for configuration acks: not an accepted value; accepted: "

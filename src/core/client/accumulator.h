@@ -29,6 +29,10 @@ struct ReadyBatch {
   protocol::Bytes bytes;
   std::vector<size_t> record_ids;
   int attempts = 0;
+  // An idempotent producer stamps its id and the partition's sequence into the batch before
+  // it first goes out; retries send the same bytes, so the broker can drop duplicates.
+  int64_t producer_id = record::kNoProducerId;
+  int32_t base_sequence = record::kNoSequence;
 };
 
 class RecordAccumulator {

@@ -11,9 +11,12 @@
 #include "core/net/request.h"
 #include "core/protocol/errors.h"
 #include "core/protocol/messages/alter_configs.h"
+#include "core/protocol/messages/create_partitions.h"
 #include "core/protocol/messages/create_topics.h"
+#include "core/protocol/messages/delete_records.h"
 #include "core/protocol/messages/delete_topics.h"
 #include "core/protocol/messages/describe_configs.h"
+#include "core/protocol/messages/describe_log_dirs.h"
 #include "core/protocol/messages/incremental_alter_configs.h"
 
 namespace kfk::client {
@@ -269,6 +272,171 @@ void Admin::alter_topic_configs(const std::string& topic, const std::vector<Conf
     c.value = value;
   }
   check_alter_response(net::call<protocol::AlterConfigsResponse>(conn, request, version), topic);
+}
+
+std::vector<TopicResult> Admin::create_partitions(
+    const std::vector<std::pair<std::string, int32_t>>& totals, bool validate_only) {
+  std::vector<TopicResult> results;
+  with_controller(client_, [&](net::Connection& conn) {
+    const int16_t version = conn.require_version(protocol::CreatePartitionsRequest::api_key);
+    protocol::CreatePartitionsRequest request;
+    request.timeout_ms = static_cast<int32_t>(client_.options().request_timeout.count());
+    request.validate_only = validate_only;
+    for (const auto& [name, count] : totals) {
+      auto& t = request.topics.emplace_back();
+      t.name = name;
+      t.count = count;
+      t.assignments.reset();  // null: the broker places the new replicas
+    }
+    const auto response = net::call<protocol::CreatePartitionsResponse>(conn, request, version);
+    results.clear();
+    bool retry = false;
+    for (const auto& r : response.results) {
+      if (retriable_admin_error(r.error_code)) retry = true;
+      TopicResult result;
+      result.name = r.name;
+      result.error = r.error_code;
+      result.message = r.error_message.value_or("");
+      results.push_back(std::move(result));
+    }
+    return retry;
+  });
+  for (const auto& [name, count] : totals) client_.invalidate(name);
+  return results;
+}
+
+std::map<TopicPartition, DeleteRecordsResult> Admin::delete_records(
+    const std::map<TopicPartition, int64_t>& offsets) {
+  std::map<TopicPartition, DeleteRecordsResult> results;
+  std::map<TopicPartition, int64_t> remaining = offsets;
+  const auto deadline = Clock::now() + client_.options().api_timeout;
+  for (int attempt = 0; !remaining.empty(); ++attempt) {
+    // One request per leader; partitions without a known leader wait for the next round.
+    std::map<int32_t, std::map<TopicPartition, int64_t>> by_leader;
+    std::map<TopicPartition, int64_t> retry;
+    int16_t last_error = 0;
+    for (const auto& [tp, offset] : remaining) {
+      const PartitionMetadata* p = client_.topic(tp.topic).partition(tp.partition);
+      if (p == nullptr) {
+        results[tp] = {-1, protocol::to_int(ErrorCode::unknown_topic_or_partition)};
+      } else if (p->leader < 0) {
+        retry[tp] = offset;
+        last_error = protocol::to_int(ErrorCode::leader_not_available);
+      } else {
+        by_leader[p->leader][tp] = offset;
+      }
+    }
+    for (const auto& [leader, list] : by_leader) {
+      net::Connection* conn = nullptr;
+      try {
+        conn = &client_.broker(leader);
+        const int16_t version = conn->require_version(protocol::DeleteRecordsRequest::api_key);
+        protocol::DeleteRecordsRequest request;
+        request.timeout_ms = static_cast<int32_t>(client_.options().request_timeout.count());
+        for (const auto& [tp, offset] : list) {
+          if (request.topics.empty() || request.topics.back().name != tp.topic) {
+            request.topics.emplace_back().name = tp.topic;
+          }
+          auto& p = request.topics.back().partitions.emplace_back();
+          p.partition_index = tp.partition;
+          p.offset = offset;
+        }
+        const auto response = net::call<protocol::DeleteRecordsResponse>(*conn, request, version);
+        for (const auto& [tp, offset] : list) {
+          const protocol::DeleteRecordsResponse::DeleteRecordsPartitionResult* found = nullptr;
+          for (const auto& t : response.topics) {
+            if (t.name != tp.topic) continue;
+            for (const auto& p : t.partitions) {
+              if (p.partition_index == tp.partition) found = &p;
+            }
+          }
+          if (found == nullptr) {
+            throw ClientError(ClientErrorKind::protocol,
+                              fmt::format("the DeleteRecords answer from {} left out {}-{}",
+                                          conn->address(), tp.topic, tp.partition));
+          }
+          const bool leader_moved =
+              found->error_code == protocol::to_int(ErrorCode::not_leader_or_follower) ||
+              found->error_code == protocol::to_int(ErrorCode::leader_not_available) ||
+              found->error_code == protocol::to_int(ErrorCode::request_timed_out);
+          if (leader_moved) {
+            retry[tp] = offset;
+            last_error = found->error_code;
+            client_.invalidate(tp.topic);
+          } else {
+            results[tp] = {found->low_watermark, found->error_code};
+          }
+        }
+      } catch (const net::NetError& e) {
+        if (e.kind() == net::NetErrorKind::unsupported || e.kind() == net::NetErrorKind::protocol) {
+          throw;
+        }
+        spdlog::debug("DeleteRecords to broker {} failed, retrying: {}", leader, e.what());
+        if (conn != nullptr) client_.drop(*conn);
+        retry.insert(list.begin(), list.end());
+        last_error = protocol::to_int(ErrorCode::network_exception);
+      }
+    }
+    remaining = std::move(retry);
+    if (remaining.empty()) break;
+    if (Clock::now() >= deadline) {
+      throw ClientError(
+          ClientErrorKind::timeout,
+          fmt::format("deleting records of {}-{}: still failing after {} ms: {}",
+                      remaining.begin()->first.topic, remaining.begin()->first.partition,
+                      client_.options().api_timeout.count(), protocol::describe_error(last_error)),
+          last_error);
+    }
+    client_.backoff(attempt);
+  }
+  return results;
+}
+
+std::vector<ReplicaLogInfo> Admin::describe_log_dirs(
+    const std::vector<TopicPartition>& partitions) {
+  protocol::DescribeLogDirsRequest request;
+  auto& topics = request.topics.emplace();
+  for (const auto& tp : partitions) {
+    if (topics.empty() || topics.back().topic != tp.topic) topics.emplace_back().topic = tp.topic;
+    topics.back().partitions.push_back(tp.partition);
+  }
+  if (client_.cached_metadata().brokers.empty()) client_.fetch_metadata(std::vector<std::string>{});
+  std::vector<int32_t> brokers;
+  for (const auto& [id, broker] : client_.cached_metadata().brokers) brokers.push_back(id);
+
+  std::vector<ReplicaLogInfo> replicas;
+  for (int32_t id : brokers) {
+    net::Connection& conn = client_.broker(id);
+    const int16_t version = conn.require_version(protocol::DescribeLogDirsRequest::api_key);
+    const auto response = net::call<protocol::DescribeLogDirsResponse>(conn, request, version);
+    if (response.error_code != 0) {
+      throw ClientError(ClientErrorKind::kafka,
+                        fmt::format("describing the log dirs of broker {}: {}", id,
+                                    protocol::describe_error(response.error_code)),
+                        response.error_code);
+    }
+    for (const auto& dir : response.results) {
+      if (dir.error_code != 0) {
+        spdlog::warn("broker {} log dir {}: {}", id, dir.log_dir,
+                     protocol::describe_error(dir.error_code));
+        continue;
+      }
+      for (const auto& t : dir.topics) {
+        for (const auto& p : t.partitions) {
+          auto& r = replicas.emplace_back(
+              ReplicaLogInfo{id, dir.log_dir, TopicPartition{t.name, p.partition_index},
+                             p.partition_size, p.offset_lag, p.is_future_key, std::nullopt});
+          if (p.cleaner_dirty_ratio >= 0) {
+            r.cleaner =
+                ReplicaLogInfo::Cleaner{p.cleaner_dirty_ratio,        p.cleaner_first_dirty_offset,
+                                        p.cleaner_last_cleaning_ms,   p.cleaner_last_bytes_read,
+                                        p.cleaner_last_bytes_written, p.cleaner_last_duration_ms};
+          }
+        }
+      }
+    }
+  }
+  return replicas;
 }
 
 }  // namespace kfk::client

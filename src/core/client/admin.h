@@ -1,15 +1,19 @@
 // Topic administration: create, delete, list and describe topics, describe and alter their
-// configs. Each call returns per-topic results (a Kafka error code and message each) and
-// throws only when the request as a whole fails (no broker, unsupported API, bad response).
+// configs, add partitions, delete records (DeleteRecords) and size them on disk
+// (DescribeLogDirs). Each call returns per-topic or per-partition results (a Kafka error code
+// each) and throws only when the request as a whole fails (no broker, unsupported API, bad
+// response).
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "core/client/metadata.h"
+#include "core/client/topic_partition.h"
 
 namespace kfk::client {
 
@@ -62,6 +66,35 @@ struct ConfigChange {
   std::string value;
 };
 
+// What DeleteRecords did to one partition: its new log start offset, or an error.
+struct DeleteRecordsResult {
+  int64_t low_watermark = -1;
+  int16_t error = 0;
+};
+
+// One replica's log as DescribeLogDirs reports it.
+struct ReplicaLogInfo {
+  int32_t broker = -1;
+  std::string log_dir;
+  TopicPartition partition;
+  int64_t size_bytes = 0;
+  int64_t offset_lag = 0;
+  bool future = false;  // a copy being moved to another log dir
+  // The log cleaner's view of a compacted partition (kfk brokers only; nullopt otherwise).
+  struct Cleaner {
+    double dirty_ratio = 0;
+    int64_t first_dirty_offset = -1;
+    int64_t last_cleaning_ms = -1;  // -1: not cleaned since the broker started
+    int64_t last_bytes_read = -1;
+    int64_t last_bytes_written = -1;
+    int64_t last_duration_ms = -1;
+  };
+  std::optional<Cleaner> cleaner;
+};
+
+// DeleteRecords: this offset for a partition deletes everything up to its high watermark.
+inline constexpr int64_t kDeleteToHighWatermark = -1;
+
 class Admin {
  public:
   explicit Admin(Client& client);
@@ -77,6 +110,20 @@ class Admin {
   // overrides plus the changes (that API replaces the whole set). Throws ClientError(kafka).
   void alter_topic_configs(const std::string& topic, const std::vector<ConfigChange>& changes,
                            bool validate_only);
+
+  // CreatePartitions: grows each topic to the given total partition count (replicas placed by
+  // the broker). Per-topic results; the id and counts of TopicResult stay unset.
+  std::vector<TopicResult> create_partitions(
+      const std::vector<std::pair<std::string, int32_t>>& totals, bool validate_only);
+
+  // DeleteRecords: deletes the records before each offset (kDeleteToHighWatermark: all of
+  // them), asking each partition's leader and retrying leader changes until the api timeout.
+  std::map<TopicPartition, DeleteRecordsResult> delete_records(
+      const std::map<TopicPartition, int64_t>& offsets);
+
+  // DescribeLogDirs: the replicas of these partitions on every broker the metadata knows,
+  // with their size on disk. Throws net::NetError(unsupported) when a broker lacks the API.
+  std::vector<ReplicaLogInfo> describe_log_dirs(const std::vector<TopicPartition>& partitions);
 
  private:
   Client& client_;

@@ -9,6 +9,7 @@
 
 #include "core/client/client.h"
 #include "core/client/offset_lookup.h"
+#include "core/client/offset_reset.h"
 #include "core/net/request.h"
 #include "core/protocol/errors.h"
 #include "core/protocol/messages/fetch.h"
@@ -35,16 +36,132 @@ struct FetchFlight {
 }  // namespace
 
 std::optional<StartOffset> parse_start_offset(std::string_view text) {
-  if (text == "earliest" || text == "beginning") return StartOffset::earliest();
+  if (text == "earliest" || text == "beginning" || text == "start") return StartOffset::earliest();
   if (text == "latest" || text == "end") return StartOffset::latest();
   const bool negative = !text.empty() && text.front() == '-';
-  if (negative) text.remove_prefix(1);
+  const bool positive = !text.empty() && text.front() == '+';
+  if (negative || positive) text.remove_prefix(1);
   int64_t value = 0;
   const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (text.empty() || ec != std::errc() || ptr != text.data() + text.size() || value < 0) {
     return std::nullopt;
   }
+  if (positive) return StartOffset::after_start(value);
   return negative ? StartOffset::before_end(value) : StartOffset::at(value);
+}
+
+std::optional<int64_t> parse_time_point(std::string_view text, int64_t now_ms) {
+  if (text.empty()) return std::nullopt;
+  if (text == "now") return now_ms;
+  if (text.front() == '-' || text.front() == '+') {
+    // Relative: a sign, then one or more NUMBER UNIT pairs.
+    const int64_t sign = text.front() == '-' ? -1 : 1;
+    text.remove_prefix(1);
+    if (text.empty()) return std::nullopt;
+    int64_t total = 0;
+    while (!text.empty()) {
+      int64_t n = 0;
+      const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+      if (ec != std::errc() || ptr == text.data() || n < 0) return std::nullopt;
+      text.remove_prefix(static_cast<size_t>(ptr - text.data()));
+      int64_t unit = 0;
+      if (text.starts_with("ms")) {
+        unit = 1;
+        text.remove_prefix(2);
+      } else if (!text.empty()) {
+        switch (text.front()) {
+          case 's':
+            unit = 1000;
+            break;
+          case 'm':
+            unit = 60'000;
+            break;
+          case 'h':
+            unit = 3'600'000;
+            break;
+          case 'd':
+            unit = 86'400'000;
+            break;
+          case 'w':
+            unit = 7 * 86'400'000LL;
+            break;
+          default:
+            return std::nullopt;
+        }
+        text.remove_prefix(1);
+      } else {
+        return std::nullopt;  // a number without a unit
+      }
+      if (n > INT64_MAX / unit / 2) return std::nullopt;
+      total += n * unit;
+    }
+    return now_ms + sign * total;
+  }
+  if (std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    int64_t ms = 0;
+    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), ms);
+    if (ec != std::errc() || ptr != text.data() + text.size()) return std::nullopt;
+    return ms;
+  }
+  return parse_iso_datetime_ms(text);
+}
+
+std::optional<OffsetRange> parse_offset_range(std::string_view text, int64_t now_ms) {
+  OffsetRange range;
+  auto parse_end = [&](std::string_view end, bool after_time) -> bool {
+    if (end.empty()) return true;
+    if (end == "end") {
+      range.end = EndOffset{EndOffset::Kind::end, 0};
+      return true;
+    }
+    if (end.front() == '@' || after_time) {
+      if (end.front() == '@') end.remove_prefix(1);
+      const auto t = parse_time_point(end, now_ms);
+      if (!t) return false;
+      range.end = EndOffset{EndOffset::Kind::time, *t};
+      return true;
+    }
+    int64_t n = 0;
+    const auto [ptr, ec] = std::from_chars(end.data(), end.data() + end.size(), n);
+    if (ec != std::errc() || ptr != end.data() + end.size() || n < 0) return false;
+    range.end = EndOffset{EndOffset::Kind::exact, n};
+    return true;
+  };
+  if (!text.empty() && text.front() == '@') {
+    const auto body = text.substr(1);
+    if (const auto t = parse_time_point(body, now_ms)) {
+      range.start = StartOffset::at_time(*t);
+      return range;
+    }
+    // RFC 3339 times hold ':' too: take the first split where both sides are valid.
+    for (size_t colon = body.find(':'); colon != std::string_view::npos;
+         colon = body.find(':', colon + 1)) {
+      const auto left = body.substr(0, colon);
+      range = OffsetRange{};
+      if (left.empty()) {
+        range.start = StartOffset::earliest();
+      } else if (const auto t = parse_time_point(left, now_ms)) {
+        range.start = StartOffset::at_time(*t);
+      } else {
+        continue;
+      }
+      if (parse_end(body.substr(colon + 1), true)) return range;
+    }
+    return std::nullopt;
+  }
+  const auto colon = text.find(':');
+  const auto start_text = text.substr(0, colon);
+  if (colon != std::string_view::npos && start_text.empty()) {
+    range.start = StartOffset::earliest();
+  } else if (const auto start = parse_start_offset(start_text)) {
+    range.start = *start;
+  } else {
+    return std::nullopt;
+  }
+  if (colon != std::string_view::npos && !parse_end(text.substr(colon + 1), false)) {
+    return std::nullopt;
+  }
+  return range;
 }
 
 struct Consumer::Impl {
@@ -76,6 +193,7 @@ struct Consumer::Impl {
   void add(const std::vector<std::pair<TopicPartition, StartOffset>>& wanted) {
     std::vector<TopicPartition> all;
     std::vector<TopicPartition> need_earliest;
+    std::map<int64_t, std::vector<TopicPartition>> need_time;
     for (const auto& [tp, start] : wanted) {
       const TopicMetadata& topic = client.topic(tp.topic);
       if (topic.partition(tp.partition) == nullptr) {
@@ -87,10 +205,13 @@ struct Consumer::Impl {
       }
       all.push_back(tp);
       if (start.kind != StartOffset::Kind::latest) need_earliest.push_back(tp);
+      if (start.kind == StartOffset::Kind::time) need_time[start.value].push_back(tp);
     }
     const auto latest = list_offsets(all, kLatestTimestamp);
     const auto earliest = need_earliest.empty() ? std::map<TopicPartition, int64_t>{}
                                                 : list_offsets(need_earliest, kEarliestTimestamp);
+    std::map<TopicPartition, int64_t> by_time;
+    for (const auto& [time, tps] : need_time) by_time.merge(list_offsets(tps, time));
     std::erase_if(parts, [&](const PartitionProgress& p) {
       return std::any_of(wanted.begin(), wanted.end(),
                          [&](const auto& w) { return w.first == p.tp; });
@@ -119,6 +240,14 @@ struct Consumer::Impl {
         case StartOffset::Kind::from_end:
           p.position = std::max(p.high_watermark - start.value, p.log_start_offset);
           break;
+        case StartOffset::Kind::from_start:
+          p.position = std::min(p.log_start_offset + start.value, p.high_watermark);
+          break;
+        case StartOffset::Kind::time: {
+          const int64_t found = by_time.count(tp) > 0 ? by_time.at(tp) : -1;
+          p.position = found >= 0 ? found : p.high_watermark;
+          break;
+        }
       }
       spdlog::debug("{}: starting at offset {} (high watermark {})", name_of(tp), p.position,
                     p.high_watermark);

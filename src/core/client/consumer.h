@@ -19,18 +19,48 @@ namespace kfk::client {
 class Client;
 
 struct StartOffset {
-  enum class Kind { earliest, latest, exact, from_end };
+  enum class Kind { earliest, latest, exact, from_end, from_start, time };
   Kind kind = Kind::latest;
-  int64_t value = 0;  // the offset (exact) or how many before the end (from_end)
+  // The offset (exact), how many before the end (from_end) or after the log start
+  // (from_start), or the time in ms since the epoch (time: the first offset whose timestamp
+  // is at or after it, the end of the log when no record is that recent).
+  int64_t value = 0;
 
   static StartOffset earliest() { return {Kind::earliest, 0}; }
   static StartOffset latest() { return {Kind::latest, 0}; }
   static StartOffset at(int64_t offset) { return {Kind::exact, offset}; }
   static StartOffset before_end(int64_t n) { return {Kind::from_end, n}; }
+  static StartOffset after_start(int64_t n) { return {Kind::from_start, n}; }
+  static StartOffset at_time(int64_t ms) { return {Kind::time, ms}; }
 };
 
-// "earliest"/"beginning", "latest"/"end", "N" (an offset) or "-N" (N before the end).
+// "earliest"/"beginning"/"start", "latest"/"end", "N" (an offset), "-N" (N before the end)
+// or "+N" (N after the log start).
 std::optional<StartOffset> parse_start_offset(std::string_view text);
+
+// Where a bounded read stops, per partition: before `value` (exact), at the high watermark
+// seen when reading starts (end), or before the first record at or after a time.
+struct EndOffset {
+  enum class Kind { none, end, exact, time };
+  Kind kind = Kind::none;
+  int64_t value = 0;
+};
+
+// The --offset of `kfk consume`: START[:END].
+//   START  start|earliest|beginning, end|latest, N, +N (after the log start), -N (before the
+//          end), @TIME; empty when END is given: the start of the log
+//   END    end (the current end), N (stop before offset N), @TIME
+//   TIME   epoch milliseconds, RFC 3339 ("2024-05-01T12:00:00Z", local time without a zone),
+//          or relative to now ("-10m", "-48h", "-1h30m", "-500ms"; units ms s m h d w)
+// "@-48h:-24h" reads what was written between two and one days ago (the '@' may be left
+// out of the END time after an @START).
+struct OffsetRange {
+  StartOffset start;
+  EndOffset end;
+};
+std::optional<OffsetRange> parse_offset_range(std::string_view text, int64_t now_ms);
+// A TIME as above, in ms since the epoch.
+std::optional<int64_t> parse_time_point(std::string_view text, int64_t now_ms);
 
 struct ConsumerOptions {
   int32_t fetch_max_wait_ms = 500;

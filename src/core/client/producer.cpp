@@ -8,9 +8,9 @@
 #include <map>
 
 #include "core/client/client.h"
-#include "core/client/partitioner.h"
 #include "core/net/request.h"
 #include "core/protocol/errors.h"
+#include "core/protocol/messages/init_producer_id.h"
 #include "core/protocol/messages/produce.h"
 
 namespace kfk::client {
@@ -44,16 +44,100 @@ struct Producer::Impl {
   Impl(Client& c, ProducerOptions opts)
       : client(c),
         options(opts),
-        accumulator(AccumulatorOptions{opts.compression, opts.compression_level, opts.batch_size}) {
-  }
+        accumulator(AccumulatorOptions{opts.compression, opts.compression_level, opts.batch_size}),
+        partitioner(opts.partitioner),
+        idempotent(opts.idempotence && opts.acks == -1) {}
 
   Client& client;
   ProducerOptions options;
   RecordAccumulator accumulator;
-  StickyPartitioner sticky;
+  Partitioner partitioner;
   size_t next_id = 0;
   std::map<size_t, DeliveryReport> in_progress;
   std::vector<DeliveryReport> done;
+  bool idempotent;
+  int64_t producer_id = record::kNoProducerId;
+  int16_t producer_epoch = record::kNoProducerEpoch;
+  std::map<TopicPartition, int32_t> next_sequence;
+
+  // InitProducerId without a transactional id, retried while the broker is not ready.
+  void init_producer_id() {
+    protocol::InitProducerIdRequest request;
+    request.transactional_id = std::nullopt;  // idempotence only, no transactions
+    request.transaction_timeout_ms = options.transaction_timeout_ms;
+    const auto deadline = Clock::now() + client.options().api_timeout;
+    for (int attempt = 0;; ++attempt) {
+      int16_t error = 0;
+      std::string detail;
+      try {
+        auto& conn = client.any_broker();
+        const int16_t version = conn.require_version(protocol::InitProducerIdRequest::api_key);
+        const auto response = net::call<protocol::InitProducerIdResponse>(conn, request, version);
+        if (response.error_code == 0) {
+          producer_id = response.producer_id;
+          producer_epoch = response.producer_epoch;
+          next_sequence.clear();
+          spdlog::debug("producer id {} epoch {}", producer_id, producer_epoch);
+          return;
+        }
+        error = response.error_code;
+        if (!protocol::is_retriable(error)) {
+          throw ClientError(ClientErrorKind::kafka,
+                            fmt::format("getting a producer id for idempotence: {}",
+                                        protocol::describe_error(error)),
+                            error);
+        }
+      } catch (const net::NetError& e) {
+        if (e.kind() == net::NetErrorKind::unsupported || e.kind() == net::NetErrorKind::protocol) {
+          throw;
+        }
+        detail = e.what();
+      }
+      if (Clock::now() >= deadline) {
+        throw ClientError(ClientErrorKind::timeout,
+                          fmt::format("getting a producer id for idempotence: {}",
+                                      error != 0 ? protocol::describe_error(error) : detail),
+                          error);
+      }
+      client.backoff(attempt);
+    }
+  }
+
+  // Writes the producer id, epoch and the partition's next sequence into a batch that has
+  // not gone out yet.
+  void stamp(ReadyBatch& batch) {
+    if (!idempotent || batch.producer_id != record::kNoProducerId) return;
+    if (producer_id == record::kNoProducerId) init_producer_id();
+    int32_t& next = next_sequence[batch.tp];
+    batch.producer_id = producer_id;
+    batch.base_sequence = next;
+    auto* p = batch.bytes.data();
+    auto put = [p](size_t at, uint64_t value, int bytes) {
+      for (int i = 0; i < bytes; ++i) {
+        p[at + static_cast<size_t>(i)] = static_cast<uint8_t>(value >> (8 * (bytes - 1 - i)));
+      }
+    };
+    put(record::batch_pos::producer_id, static_cast<uint64_t>(producer_id), 8);
+    put(record::batch_pos::producer_epoch, static_cast<uint16_t>(producer_epoch), 2);
+    put(record::batch_pos::base_sequence, static_cast<uint32_t>(next), 4);
+    record::MutableBatchView(batch.bytes).update_crc();
+    // Sequences wrap from INT32_MAX to 0, as in Kafka.
+    const int64_t after = int64_t{next} + static_cast<int64_t>(batch.record_ids.size());
+    next = static_cast<int32_t>(after % (int64_t{INT32_MAX} + 1));
+  }
+
+  // A stamped batch failed for good: the broker's numbering now has a gap (or is unknown),
+  // so later batches start afresh under a new producer id.
+  void forget_producer_id(const ReadyBatch& batch) {
+    if (!idempotent || batch.producer_id == record::kNoProducerId ||
+        batch.producer_id != producer_id) {
+      return;
+    }
+    spdlog::debug("dropping producer id {} after a failed batch", producer_id);
+    producer_id = record::kNoProducerId;
+    producer_epoch = record::kNoProducerEpoch;
+    next_sequence.clear();
+  }
 
   void complete(size_t id, int64_t offset, int16_t error, const std::string& message) {
     auto it = in_progress.find(id);
@@ -80,10 +164,8 @@ struct Producer::Impl {
                                       *rec.partition, rec.topic, count, count == 1 ? "" : "s"));
       }
       partition = *rec.partition;
-    } else if (rec.key) {
-      partition = partition_for_key(*rec.key, count);
     } else {
-      partition = sticky.partition(rec.topic, count);
+      partition = partitioner.partition(rec.topic, view(rec.key), count);
     }
     const int64_t timestamp = rec.timestamp >= 0 ? rec.timestamp : now_ms();
     const size_t id = next_id++;
@@ -101,7 +183,7 @@ struct Producer::Impl {
     }
     const bool full = accumulator.append(TopicPartition{rec.topic, partition}, id, timestamp,
                                          view(rec.key), view(rec.value), headers);
-    if (full && !rec.partition && !rec.key) sticky.next(rec.topic);
+    if (full && !rec.partition) partitioner.batch_full(rec.topic);
     while (accumulator.has_full_batches()) send_batches(accumulator.drain(false));
     return id;
   }
@@ -166,9 +248,13 @@ struct Producer::Impl {
         fail_batch(
             batch, protocol::to_int(ErrorCode::unknown_server_error),
             fmt::format("the broker's answer left out {}-{}", batch.tp.topic, batch.tp.partition));
+        forget_producer_id(batch);
         continue;
       }
-      if (found->error_code == 0) {
+      if (found->error_code == protocol::to_int(ErrorCode::duplicate_sequence_number)) {
+        // Written before, by an earlier attempt: delivered, at offsets no longer known.
+        for (size_t id : batch.record_ids) complete(id, -1, 0, {});
+      } else if (found->error_code == 0) {
         for (size_t i = 0; i < batch.record_ids.size(); ++i) {
           const int64_t offset =
               found->base_offset >= 0 ? found->base_offset + static_cast<int64_t>(i) : -1;
@@ -185,6 +271,7 @@ struct Producer::Impl {
           message += fmt::format("record {}: {}", e.batch_index, *e.batch_index_error_message);
         }
         fail_batch(batch, found->error_code, message);
+        forget_producer_id(batch);
       }
     }
   }
@@ -192,6 +279,7 @@ struct Producer::Impl {
   void send_batches(std::vector<ReadyBatch> pending) {
     const auto deadline = Clock::now() + options.delivery_timeout;
     for (int attempt = 0; !pending.empty(); ++attempt) {
+      for (auto& batch : pending) stamp(batch);
       std::vector<std::pair<ReadyBatch, int16_t>> retry;
       auto by_leader = route(pending, retry);
       std::vector<InFlight> flights;
@@ -243,6 +331,7 @@ struct Producer::Impl {
           fail_batch(batch, error,
                      fmt::format("gave up after {} attempt{}", batch.attempts,
                                  batch.attempts == 1 ? "" : "s"));
+          forget_producer_id(batch);
           continue;
         }
         spdlog::debug("retrying {}-{} after {}", batch.tp.topic, batch.tp.partition,
@@ -272,6 +361,7 @@ struct Producer::Impl {
         std::erase_if(pending, [&](const ReadyBatch& b) {
           if (b.tp.topic != name) return false;
           fail_batch(b, e.code(), e.what());
+          forget_producer_id(b);
           return true;
         });
       }
@@ -286,5 +376,6 @@ Producer::~Producer() = default;
 size_t Producer::send(ProducerRecord record) { return impl_->send(std::move(record)); }
 std::vector<DeliveryReport> Producer::flush() { return impl_->flush(); }
 bool Producer::has_pending() const { return !impl_->accumulator.empty(); }
+int64_t Producer::producer_id() const { return impl_->producer_id; }
 
 }  // namespace kfk::client

@@ -4,6 +4,13 @@
 //
 // Blocking: send() returns at once unless batches are full, in which case it sends them and
 // waits; flush() sends everything and returns the reports of every record not yet reported.
+//
+// Idempotence (on by default, as in the Java client; only with acks=all): the producer gets
+// an id from the broker (InitProducerId without a transactional id) and numbers the records
+// of each partition; a retried batch carries the same numbers, so a batch the broker had
+// written before the answer was lost is not written twice. Batches of a partition go out
+// one at a time, in order. A batch that fails for good leaves a gap in the numbering, so the
+// producer then asks for a new id and numbers from 0 again.
 #pragma once
 
 #include <chrono>
@@ -14,6 +21,7 @@
 #include <vector>
 
 #include "core/client/accumulator.h"
+#include "core/client/partitioner.h"
 #include "core/record/record_batch.h"
 
 namespace kfk::client {
@@ -29,6 +37,9 @@ struct ProducerOptions {
   int32_t retries = INT32_MAX;
   std::chrono::milliseconds delivery_timeout{120'000};
   bool allow_auto_create_topics = true;
+  PartitionerKind partitioner = PartitionerKind::murmur2_random;
+  bool idempotence = true;  // only with acks = -1; ignored otherwise
+  int32_t transaction_timeout_ms = 60'000;
 };
 
 struct ProducerRecord {
@@ -64,6 +75,8 @@ class Producer {
   // the requests are written). Returns the reports not returned before, by id.
   std::vector<DeliveryReport> flush();
   bool has_pending() const;
+  // The producer id the broker gave (-1 before the first batch, or without idempotence).
+  int64_t producer_id() const;
 
  private:
   struct Impl;

@@ -80,9 +80,9 @@ std::optional<std::pair<OffsetReset, int64_t>> parse_offset_reset(std::string_vi
 }
 
 const std::vector<std::string>& partitioner_names() {
-  static const std::vector<std::string> names = {"murmur2_random", "murmur2", "consistent_random",
-                                                 "consistent",     "random",  "fnv1a",
-                                                 "fnv1a_random"};
+  static const std::vector<std::string> names = {
+      "murmur2_random", "murmur2",      "consistent_random", "consistent", "random",
+      "fnv1a",          "fnv1a_random", "round_robin",       "sticky"};
   return names;
 }
 

@@ -39,6 +39,8 @@ enum class Partitioner : uint8_t {
   random,
   fnv1a,
   fnv1a_random,
+  round_robin,  // kfk: every record to the next partition, keys ignored
+  sticky,       // kfk: keys ignored, records stick to a partition until its batch is full
 };
 enum class OffsetReset : uint8_t { earliest, latest, none, by_duration };
 enum class IsolationLevel : uint8_t { read_uncommitted, read_committed };

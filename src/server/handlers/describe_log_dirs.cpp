@@ -7,6 +7,7 @@
 
 #include "core/protocol/errors.h"
 #include "server/broker.h"
+#include "server/storage/log_cleaner_manager.h"
 #include "server/storage/log_manager.h"
 
 namespace kfk::server {
@@ -52,6 +53,18 @@ asio::awaitable<void> DescribeLogDirsHandler::handle(RequestContext& ctx, const 
       part.partition_size = static_cast<int64_t>(log->size_bytes());
       part.offset_lag = 0;  // the leader's own log: nothing to catch up
       part.is_future_key = false;
+      if (auto* cleaner = ctx.broker.log_cleaner(); cleaner != nullptr && log->config().compact) {
+        if (auto status = cleaner->status(tp)) {
+          part.cleaner_dirty_ratio = status->dirty_ratio;
+          part.cleaner_first_dirty_offset = status->first_dirty_offset;
+          part.cleaner_last_cleaning_ms = status->last_cleaning_ms;
+          if (status->last_cleaning_ms >= 0) {
+            part.cleaner_last_bytes_read = static_cast<int64_t>(status->last.bytes_read);
+            part.cleaner_last_bytes_written = static_cast<int64_t>(status->last.bytes_written);
+            part.cleaner_last_duration_ms = status->last.duration_ms;
+          }
+        }
+      }
     }
   }
   co_return;

@@ -1,6 +1,8 @@
 #include "server/storage/log_cleaner_manager.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -57,6 +59,9 @@ int64_t LogCleanerManager::checkpoint_of(const TopicPartition& tp) const {
 }
 
 void LogCleanerManager::run_thread() {
+  // Cleaning is background work: produce and fetch requests come first when the cores are
+  // busy (a per-thread nice value on Linux).
+  (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);
   while (!stop_) {
     auto cleaned = clean_once();
     if (!cleaned) spdlog::error("log cleaner: {}", cleaned.error().message());
