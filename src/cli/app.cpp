@@ -253,6 +253,28 @@ void build_app(CLI::App& app, GlobalOptions& opts) {
                  "Client id sent with every request (the client.id property)")
       ->type_name("ID")
       ->group(globals);
+  const std::string security = "Security (reserved: not available in this version)";
+  app.add_flag("--tls", opts.tls, "Connect with TLS (security.protocol SSL or SASL_SSL)")
+      ->group(security);
+  app.add_option("--tls-ca", opts.tls_ca_file, "CA certificates to trust (PEM file)")
+      ->type_name("FILE")
+      ->group(security);
+  app.add_option("--tls-cert", opts.tls_cert_file, "Client certificate (PEM file)")
+      ->type_name("FILE")
+      ->group(security);
+  app.add_option("--tls-key", opts.tls_key_file, "Client private key (PEM file)")
+      ->type_name("FILE")
+      ->group(security);
+  app.add_option("--sasl-mechanism", opts.sasl_mechanism, "SASL mechanism")
+      ->type_name("NAME")
+      ->check(CLI::IsMember({"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"}))
+      ->group(security);
+  app.add_option("--sasl-username", opts.sasl_username, "SASL user name")
+      ->type_name("NAME")
+      ->group(security);
+  app.add_option("--sasl-password", opts.sasl_password, "SASL password")
+      ->type_name("TEXT")
+      ->group(security);
   auto* verbose =
       app.add_flag("-v,--verbose", opts.verbosity,
                    "Log more on stderr: -v info, -vv debug, -vvv trace (default: warnings)")

@@ -26,6 +26,15 @@ struct GlobalOptions {
   std::vector<std::string> property_args;  // each "key=value"
   std::string profile_arg;                 // --profile
   std::string client_id_arg;               // --client-id
+  // Reserved for TLS and SASL: accepted so scripts can be written now, refused by client
+  // commands (exit 5) until the client speaks them.
+  bool tls = false;            // --tls
+  std::string tls_ca_file;     // --tls-ca
+  std::string tls_cert_file;   // --tls-cert
+  std::string tls_key_file;    // --tls-key
+  std::string sasl_mechanism;  // --sasl-mechanism
+  std::string sasl_username;   // --sasl-username
+  std::string sasl_password;   // --sasl-password
   std::string output_arg = "auto";
   int verbosity = 0;  // -v info, -vv debug, -vvv trace; warnings only without -v
   bool quiet = false;

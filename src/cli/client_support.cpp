@@ -41,6 +41,16 @@ config::ClientConfig client_config(const GlobalOptions& opts, std::string_view c
     throw CliError(ExitCode::usage, fmt::format("{}: invalid client properties:{}", command, text),
                    "use Kafka client property names and values, e.g. -X request.timeout.ms=5000");
   }
+  // Sending plaintext to a broker that was asked for TLS or SASL would be worse than failing.
+  const bool security_flags = opts.tls || !opts.tls_ca_file.empty() ||
+                              !opts.tls_cert_file.empty() || !opts.tls_key_file.empty() ||
+                              !opts.sasl_mechanism.empty() || !opts.sasl_username.empty() ||
+                              !opts.sasl_password.empty();
+  if (security_flags || result.value().security_protocol != config::SecurityProtocol::plaintext) {
+    throw CliError(ExitCode::not_available,
+                   fmt::format("{}: TLS and SASL are not available in this version", command),
+                   "connect to a PLAINTEXT listener (security.protocol=PLAINTEXT)");
+  }
   return std::move(result).value();
 }
 

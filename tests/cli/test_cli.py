@@ -413,3 +413,16 @@ def test_colors_only_on_a_terminal_and_never_with_no_color():
     # An empty NO_COLOR does not count (no-color.org).
     code, out = run_on_terminal("help", "exit-codes", env={"NO_COLOR": ""})
     assert "\x1b[1m" in out
+
+
+@pytest.mark.parametrize("args", [
+    ["--tls"],
+    ["--sasl-mechanism", "SCRAM-SHA-512", "--sasl-username", "u", "--sasl-password", "p"],
+    ["-X", "security.protocol=SSL"],
+    ["-X", "security.protocol=sasl_plaintext"],
+])
+def test_tls_and_sasl_are_refused_rather_than_sent_in_plaintext(args):
+    r = kfk(*args, "topic", "list", "-b", "127.0.0.1:1")
+    assert r.returncode == EXIT_NOT_AVAILABLE, r.stderr
+    assert "TLS and SASL are not available in this version" in r.stderr
+    assert "hint:" in r.stderr
