@@ -18,6 +18,10 @@
 #   KFK_BENCH_LATENCY_SECONDS  duration of the latency run at 20,000 records/s (default 30)
 #   KFK_BENCH_RECOVERY_GB  log size for the kill -9 recovery (default 10; less if disk is short)
 #   KFK_BENCH_DOC          file to write (default docs/benchmarks.md; "-" prints the section only)
+#   KFK_BENCH_SKIP_SLOW=1  skip start-up with 1,000 partitions and recovery (reported as not
+#                          measured): the throughput and latency runs only
+#   KFK_BENCH_BROKER_SET   extra broker settings for the throughput and latency runs, e.g.
+#                          "num.reactor.threads=1" (space-separated key=value)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -28,6 +32,15 @@ SMALL_RECORDS=${KFK_BENCH_SMALL_RECORDS:-10000000}
 LATENCY_SECONDS=${KFK_BENCH_LATENCY_SECONDS:-30}
 RECOVERY_GB=${KFK_BENCH_RECOVERY_GB:-10}
 DOC=${KFK_BENCH_DOC:-docs/benchmarks.md}
+SKIP_SLOW=${KFK_BENCH_SKIP_SLOW:-0}
+BROKER_SET=()
+for kv in ${KFK_BENCH_BROKER_SET:-}; do BROKER_SET+=(--set "$kv"); done
+# librdkafka's own defaults for what the tool tunes (the consumer's fetch sizes and queue,
+# the long poll and Nagle), for the runs that show what an untuned client gets.
+RDKAFKA_DEFAULT_CONSUME=(-X fetch.message.max.bytes=1048576 -X queued.min.messages=100000
+  -X queued.max.messages.kbytes=65536)
+RDKAFKA_DEFAULT_LATENCY=(-X fetch.wait.max.ms=500 -X fetch.error.backoff.ms=500
+  -X socket.nagle.disable=false)
 PYTHON=/usr/bin/python3
 PARTITIONS=8
 
@@ -152,7 +165,7 @@ log "loopback ${TCP_MBS} MB/s, disk (fdatasync) ${DISK_SYNC_MBS} MB/s, page cach
 
 # ---- throughput, latency, idle memory -------------------------------------------------------
 
-start_broker "$WORK/a"
+start_broker "$WORK/a" "${BROKER_SET[@]}"
 log "broker ready on $BROKER in ${START_S}s (pid $BROKER_PID)"
 sleep 3
 IDLE_RSS=$(rss_mb "$BROKER_PID")
@@ -184,6 +197,11 @@ C1K_MBS=$(jget "$WORK/consume1k.json" mb_per_s)
 C1K_RECORDS=$(jget "$WORK/consume1k.json" records)
 C1K_CPU=$(calc %.2f "$CPU_S / ($(jget "$WORK/consume1k.json" bytes) / 1e9)")
 C1K_CLIENT=$CLIENT_CPU_S
+bench consume1kdefault consume --topic bench1k --partitions $PARTITIONS \
+  "${RDKAFKA_DEFAULT_CONSUME[@]}"
+C1KD_MBS=$(jget "$WORK/consume1kdefault.json" mb_per_s)
+C1KD_CPU=$(calc %.2f "$CPU_S / ($(jget "$WORK/consume1kdefault.json" bytes) / 1e9)")
+C1KD_CLIENT=$CLIENT_CPU_S
 
 # linger.ms=0: every record leaves at once (at 20,000 records/s mostly one per request); then
 # linger.ms=1, which lets the client gather a few records per request.
@@ -209,12 +227,33 @@ L1_ACK_P99=$(jget "$WORK/latency1.json" ack_p99_ms)
 L1_CPU=$CPU_S
 L1_US=$(calc %.0f "$CPU_S * 1e6 / (20000 * $LATENCY_SECONDS)")
 L1_CLIENT=$CLIENT_CPU_S
+bench latencyd latency --topic latency --partitions $PARTITIONS --rate 20000 \
+  --seconds "$LATENCY_SECONDS" --size 1024 --acks 1 --linger-ms 0 "${RDKAFKA_DEFAULT_LATENCY[@]}"
+LD_P50=$(jget "$WORK/latencyd.json" p50_ms)
+LD_P99=$(jget "$WORK/latencyd.json" p99_ms)
+LD_P999=$(jget "$WORK/latencyd.json" p999_ms)
+LD_MAX=$(jget "$WORK/latencyd.json" max_ms)
+LD_ACK_P50=$(jget "$WORK/latencyd.json" ack_p50_ms)
+LD_ACK_P99=$(jget "$WORK/latencyd.json" ack_p99_ms)
+LD_CPU=$CPU_S
+LD_US=$(calc %.0f "$CPU_S * 1e6 / (20000 * $LATENCY_SECONDS)")
+LD_CLIENT=$CLIENT_CPU_S
 PEAK_RSS=$(rss_mb "$BROKER_PID" VmHWM)
 stop_broker
 rm -rf "$WORK/a"
 
 # ---- start-up with 1,000 partitions ---------------------------------------------------------
 
+starts=("not" "measured")
+MANY_START="not measured"
+MANY_RSS="-"
+RECOVERY_WARM="not measured"
+RECOVERY_COLD="not measured"
+RECOVERED=0
+ACKED=0
+LOG_BYTES=0
+CHECKPOINTED="-"
+if [[ $SKIP_SLOW != 1 ]]; then
 log "start-up with 1,000 partitions"
 start_broker "$WORK/b"
 "$TOOL" create-topic --brokers "$BROKER" --topic many --partitions 1000 >/dev/null
@@ -277,16 +316,18 @@ if sync && { echo 3 >/proc/sys/vm/drop_caches; } 2>/dev/null; then
 fi
 log "recovery: ${RECOVERY_WARM}s (page cache warm), cold ${RECOVERY_COLD}; ${RECOVERED} of ${ACKED} acknowledged records present"
 rm -rf "$WORK/c"
+fi
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---- the report -----------------------------------------------------------------------------
 
-verdict() {  # verdict VALUE OP TARGET: "met" or "**missed**"
+verdict() {  # verdict VALUE OP TARGET: "met" or "**missed**" ("-" when not measured)
+  [[ $1 =~ ^[0-9.]+$ ]] || { echo "-"; return; }
   awk -v v="$1" -v t="$3" -v op="$2" 'BEGIN {
     ok = (op == ">=") ? (v >= t) : (v <= t); print ok ? "met" : "**missed**" }'
 }
-fmt_int() { printf '%.0f' "$1" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta'; }
 log_gib=$(calc %.1f "$LOG_BYTES / 1073741824")
+fmt_int() { [[ $1 =~ ^[0-9.]+$ ]] || { echo "$1"; return; }; printf '%.0f' "$1" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta'; }
 
 section=$(cat <<MD
 <!-- broker-bench:begin -->
@@ -294,7 +335,7 @@ section=$(cat <<MD
 
 Measured by \`bench/broker-bench.sh\` on $(date -u +%Y-%m-%d): $CORES cores ($CPU_MODEL), $RAM,
 Linux $KERNEL, scratch on $DEV ($FSTYPE, $DISK_MODEL); load average $LOAD_BEFORE before the run,
-$LOAD_AFTER after. One broker (Release build), loopback, RF=1, $PARTITIONS partitions; the load
+$LOAD_AFTER after. One broker (Release build${KFK_BENCH_BROKER_SET:+, ${KFK_BENCH_BROKER_SET}}), loopback, RF=1, $PARTITIONS partitions; the load
 comes from \`bench/rdkafka_bench.cpp\` (librdkafka $(pkg-config --modversion rdkafka 2>/dev/null || echo "")),
 which shares the cores with the broker. MB = 10^6 bytes of record values; broker CPU is
 user+system time from \`/proc/<pid>/stat\` over the run, per 10^9 bytes of values.
@@ -308,9 +349,11 @@ page cache is what a produce writes into).
 |---|---|---|---|---|---|---|
 | produce 1 KiB records, acks=1 (${PRODUCE_GB} GiB) | **${P1K_MBS} MB/s** ($(fmt_int "$P1K_RPS") records/s) | >= 300 MB/s | $(verdict "$P1K_MBS" ">=" 300) | loopback ${TCP_MBS} MB/s, page cache ${DISK_CACHE_MBS} MB/s, disk ${DISK_SYNC_MBS} MB/s | ${P1K_CPU} s/GB | ${P1K_CLIENT} s |
 | produce 100-byte records, acks=1 ($(fmt_int "$SMALL_RECORDS")) | **$(fmt_int "$P100_RPS") records/s** (${P100_MBS} MB/s) | >= 1,000,000 records/s | $(verdict "$P100_RPS" ">=" 1000000) | loopback ${TCP_MBS} MB/s | ${P100_CPU} s/GB | ${P100_CLIENT} s |
-| consume 1 KiB records from the page cache ($(fmt_int "$C1K_RECORDS") records) | **${C1K_MBS} MB/s** | >= 1,000 MB/s | $(verdict "$C1K_MBS" ">=" 1000) | loopback ${TCP_MBS} MB/s | ${C1K_CPU} s/GB | ${C1K_CLIENT} s |
-| end-to-end latency, 20,000 records/s of 1 KiB for ${LATENCY_SECONDS} s, linger.ms=0 | p50 ${LAT_P50} ms, **p99 ${LAT_P99} ms**, p99.9 ${LAT_P999} ms, max ${LAT_MAX} ms | p99 <= 2 ms | $(verdict "$LAT_P99" "<=" 2) | acknowledgement (acks=1): p50 ${LAT_ACK_P50} ms, p99 ${LAT_ACK_P99} ms | ${LAT_CPU} s (${LAT_US} µs a record) | ${LAT_CLIENT} s |
+| consume 1 KiB records from the page cache ($(fmt_int "$C1K_RECORDS") records; fetch.message.max.bytes=128 KiB, queued.min.messages=1,000,000, queued.max.messages.kbytes=1 GiB) | **${C1K_MBS} MB/s** | >= 1,000 MB/s | $(verdict "$C1K_MBS" ">=" 1000) | loopback ${TCP_MBS} MB/s | ${C1K_CPU} s/GB | ${C1K_CLIENT} s |
+| the same with librdkafka's defaults (fetch.message.max.bytes=1 MiB, queued.min.messages=100,000, queued.max.messages.kbytes=64 MiB) | **${C1KD_MBS} MB/s** | >= 1,000 MB/s | $(verdict "$C1KD_MBS" ">=" 1000) | loopback ${TCP_MBS} MB/s | ${C1KD_CPU} s/GB | ${C1KD_CLIENT} s |
+| end-to-end latency, 20,000 records/s of 1 KiB for ${LATENCY_SECONDS} s, linger.ms=0 (consumer fetch.wait.max.ms=100, fetch.min.bytes=1; Nagle off in both clients) | p50 ${LAT_P50} ms, **p99 ${LAT_P99} ms**, p99.9 ${LAT_P999} ms, max ${LAT_MAX} ms | p99 <= 2 ms | $(verdict "$LAT_P99" "<=" 2) | acknowledgement (acks=1): p50 ${LAT_ACK_P50} ms, p99 ${LAT_ACK_P99} ms | ${LAT_CPU} s (${LAT_US} µs a record) | ${LAT_CLIENT} s |
 | the same with linger.ms=1 | p50 ${L1_P50} ms, **p99 ${L1_P99} ms**, p99.9 ${L1_P999} ms, max ${L1_MAX} ms | p99 <= 2 ms | $(verdict "$L1_P99" "<=" 2) | acknowledgement: p50 ${L1_ACK_P50} ms, p99 ${L1_ACK_P99} ms | ${L1_CPU} s (${L1_US} µs a record) | ${L1_CLIENT} s |
+| the same, linger.ms=0, with librdkafka's defaults (fetch.wait.max.ms=500, fetch.min.bytes=1, Nagle on) | p50 ${LD_P50} ms, **p99 ${LD_P99} ms**, p99.9 ${LD_P999} ms, max ${LD_MAX} ms | p99 <= 2 ms | $(verdict "$LD_P99" "<=" 2) | acknowledgement: p50 ${LD_ACK_P50} ms, p99 ${LD_ACK_P99} ms | ${LD_CPU} s (${LD_US} µs a record) | ${LD_CLIENT} s |
 | idle resident memory (3 s after start) | **${IDLE_RSS} MB** (idle CPU ${IDLE_CPU_PCT} %) | <= 30 MB | $(verdict "$IDLE_RSS" "<=" 30) | | | |
 | start with 1,000 partitions on disk (median of 3: ${starts[*]} s) | **${MANY_START} s** (RSS ${MANY_RSS} MB) | <= 0.5 s | $(verdict "$MANY_START" "<=" 0.5) | | | |
 | ready after kill -9 with ${log_gib} GiB of log, page cache warm | **${RECOVERY_WARM} s** | <= 2 s | $(verdict "$RECOVERY_WARM" "<=" 2) | disk ${DISK_SYNC_MBS} MB/s | | |

@@ -1,7 +1,7 @@
 #include "server/fetch/fetch_manager.h"
 
+#include <asio/dispatch.hpp>
 #include <asio/experimental/as_tuple.hpp>
-#include <asio/post.hpp>
 #include <asio/use_awaitable.hpp>
 
 #include "core/config/broker_config.h"
@@ -21,7 +21,9 @@ asio::awaitable<void> FetchWaiter::wait_until(std::chrono::steady_clock::time_po
 
 void FetchWaiter::wake() {
   if (woken_.exchange(true)) return;
-  asio::post(timer_.get_executor(), [self = shared_from_this()] { self->timer_.cancel(); });
+  // On the waiter's own reactor (the producer and the consumer share it) the timer is
+  // cancelled here and now; from another thread the cancel is posted to that reactor.
+  asio::dispatch(timer_.get_executor(), [self = shared_from_this()] { self->timer_.cancel(); });
 }
 
 size_t FetchManager::KeyHash::operator()(const WatchedPartition& k) const {

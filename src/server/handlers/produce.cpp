@@ -4,6 +4,8 @@
 #include <spdlog/spdlog.h>
 
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "core/config/topic_config.h"
 #include "core/protocol/errors.h"
@@ -204,7 +206,7 @@ std::optional<protocol::Bytes> recompress(const record::BatchView& batch, const 
 void produce_partition(Broker& broker, const std::shared_ptr<const MetadataImage>& image,
                        const std::string& topic_name,
                        const protocol::ProduceRequest::PartitionProduceData& data, int16_t acks,
-                       int64_t now, PartitionResponse& out) {
+                       int64_t now, PartitionResponse& out, bool& appended) {
   out.index = data.index;
   const TopicState* topic = image->find_topic(topic_name);
   const PartitionState* part = nullptr;
@@ -260,7 +262,7 @@ void produce_partition(Broker& broker, const std::shared_ptr<const MetadataImage
   out.base_offset = r.first_offset;
   out.log_append_time_ms = r.log_append_time;
   out.log_start_offset = r.log_start_offset;
-  if (!r.duplicate) broker.fetch_manager().notify(topic_name, data.index);
+  appended = !r.duplicate;
 }
 
 }  // namespace
@@ -282,6 +284,11 @@ asio::awaitable<void> ProduceHandler::handle(RequestContext& ctx, const Request&
   const auto image = ctx.broker.metadata();
   const int64_t now = storage::wall_clock_ms();
   bool any_error = false;
+  // Fetches waiting for these partitions are woken once the whole request is appended: a
+  // fetch woken by the first partition would otherwise run (on another reactor) while the
+  // others are still being appended, contend for their locks, and answer with part of the
+  // data, costing the consumer another round trip for the rest.
+  std::vector<std::pair<const std::string*, int32_t>> appended_to;
   for (const auto& topic : req.topic_data) {
     auto& t = resp.responses.emplace_back();
     t.name = topic.name;
@@ -290,11 +297,16 @@ asio::awaitable<void> ProduceHandler::handle(RequestContext& ctx, const Request&
       out.index = data.index;
       if (all_fail)
         fail(out, all_fail->first, all_fail->second);
-      else
-        produce_partition(ctx.broker, image, topic.name, data, req.acks, now, out);
+      else {
+        bool appended = false;
+        produce_partition(ctx.broker, image, topic.name, data, req.acks, now, out, appended);
+        if (appended) appended_to.emplace_back(&topic.name, data.index);
+      }
       any_error = any_error || out.error_code != 0;
     }
   }
+  for (const auto& [topic_name, partition] : appended_to)
+    ctx.broker.fetch_manager().notify(*topic_name, partition);
   if (req.acks == 0) {
     ctx.respond = false;
     // Kafka closes the connection of an acks=0 producer whose request failed: the only way

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -39,6 +40,8 @@ constexpr uint64_t kCopyResponseBelow = 64 * 1024;
 // The read buffer's usual size; a larger request grows it for the time it is served.
 constexpr size_t kReadBuffer = 16 * 1024;
 constexpr size_t kKeepReadBuffer = 8 * 1024 * 1024;
+// The most buffers one send_buffers() call takes (a size prefix and a body, or fewer).
+constexpr size_t kMaxSendBuffers = 4;
 
 // Appends the bytes of a splice to `out`: exactly splice.length bytes, ending with a
 // partial-batch filler when a file was shortened. False when a read fails.
@@ -117,9 +120,46 @@ void Connection::stop() {
 }
 
 asio::awaitable<bool> Connection::write_bytes(std::span<const uint8_t> bytes) {
-  if (bytes.empty()) co_return true;
-  auto [err, n] =
-      co_await asio::async_write(socket_, asio::buffer(bytes.data(), bytes.size()), use_tuple);
+  const asio::const_buffer buffer(bytes.data(), bytes.size());
+  co_return co_await send_buffers(std::span(&buffer, 1));
+}
+
+asio::awaitable<bool> Connection::send_buffers(std::span<const asio::const_buffer> buffers) {
+  std::array<iovec, kMaxSendBuffers> iov{};
+  size_t count = 0;
+  size_t total = 0;
+  for (const auto& b : buffers) {
+    if (b.size() == 0) continue;
+    if (count == iov.size()) break;
+    iov[count++] = iovec{const_cast<void*>(b.data()), b.size()};
+    total += b.size();
+  }
+  if (total == 0) co_return true;
+  msghdr msg{};
+  msg.msg_iov = iov.data();
+  msg.msg_iovlen = count;
+  ssize_t sent = -1;
+  do {
+    sent = ::sendmsg(socket_.native_handle(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+  } while (sent < 0 && errno == EINTR);
+  if (sent < 0) {
+    if (errno != EAGAIN && errno != EWOULDBLOCK) co_return false;
+    sent = 0;
+  }
+  auto skip = static_cast<size_t>(sent);
+  std::vector<asio::const_buffer> rest;
+  for (const auto& b : buffers) {
+    if (skip >= b.size()) {
+      skip -= b.size();
+      continue;
+    }
+    rest.push_back(b + skip);
+    skip = 0;
+  }
+  if (rest.empty()) co_return true;
+  // The socket buffer is full (a large response, or a slow reader): the reactor waits for
+  // room and sends the rest.
+  auto [err, n] = co_await asio::async_write(socket_, rest, use_tuple);
   co_return !err;
 }
 
@@ -170,9 +210,9 @@ asio::awaitable<bool> Connection::write_response(const RequestOutcome& outcome) 
   std::array<uint8_t, 4> prefix;
   store_be(prefix.data(), total, 4);
   if (outcome.splices.empty()) {
-    std::array<asio::const_buffer, 2> buffers{asio::buffer(prefix), asio::buffer(outcome.response)};
-    auto [write_err, w] = co_await asio::async_write(socket_, buffers, use_tuple);
-    co_return !write_err;
+    const std::array<asio::const_buffer, 2> buffers{asio::buffer(prefix),
+                                                    asio::buffer(outcome.response)};
+    co_return co_await send_buffers(buffers);
   }
   if (total <= kCopyResponseBelow) {
     protocol::Bytes whole;
@@ -203,10 +243,9 @@ asio::awaitable<bool> Connection::write_response(const RequestOutcome& outcome) 
     const size_t at = std::min(splice.at, outcome.response.size());
     std::span<const uint8_t> before(outcome.response.data() + pos, at - pos);
     if (first) {
-      std::array<asio::const_buffer, 2> buffers{asio::buffer(prefix),
-                                                asio::buffer(before.data(), before.size())};
-      auto [err, w] = co_await asio::async_write(socket_, buffers, use_tuple);
-      ok = !err;
+      const std::array<asio::const_buffer, 2> buffers{asio::buffer(prefix),
+                                                      asio::buffer(before.data(), before.size())};
+      ok = co_await send_buffers(buffers);
       first = false;
     } else {
       ok = co_await write_bytes(before);

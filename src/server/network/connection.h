@@ -97,6 +97,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // sendfile(2) of one splice; fills what a truncated file no longer has.
   asio::awaitable<bool> send_splice(const ResponseSplice& splice);
   asio::awaitable<bool> write_bytes(std::span<const uint8_t> bytes);
+  // Writes the buffers (at most 4): first with one non-blocking sendmsg from the reactor
+  // thread, then, only if the socket buffer is full, the rest asynchronously. A response
+  // usually fits the socket buffer, and finishing it in the call saves the reactor a posted
+  // completion and a poll for every response.
+  asio::awaitable<bool> send_buffers(std::span<const asio::const_buffer> buffers);
   // Reads until `need` unread bytes are buffered; false when the peer closed or failed.
   asio::awaitable<bool> fill(size_t need);
 

@@ -1,0 +1,214 @@
+// Waking parked fetches (on the waiter's own reactor and from another thread), and the
+// connection's write path: responses sent at once from the reactor thread, the rest
+// asynchronously when the socket buffer is full, in request order.
+#include <doctest/doctest.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/post.hpp>
+#include <asio/read.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <thread>
+
+#include "core/config/broker_config.h"
+#include "server/fetch/fetch_manager.h"
+#include "server/network/connection.h"
+
+using namespace kfk;
+using namespace kfk::server;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr auto kLongDeadline = std::chrono::seconds(30);
+
+// Answers each request with make(the request's frame).
+class EchoDispatcher : public Dispatcher {
+ public:
+  explicit EchoDispatcher(std::function<RequestOutcome(std::span<const uint8_t>)> make)
+      : make_(std::move(make)) {}
+  asio::awaitable<RequestOutcome> dispatch(const ConnectionInfo&,
+                                           std::span<const uint8_t> frame) override {
+    co_return make_(frame);
+  }
+
+ private:
+  std::function<RequestOutcome(std::span<const uint8_t>)> make_;
+};
+
+uint32_t load_be32(const uint8_t* p) {
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
+}
+
+protocol::Bytes frame_of(uint8_t tag) {
+  // A size prefix of 8, then 8 bytes starting with the tag.
+  return {0, 0, 0, 8, tag, 0, 0, 0, 0, 0, 0, 0};
+}
+
+}  // namespace
+
+TEST_CASE("fetch wake: a wake on the waiter's own reactor ends the wait at once") {
+  asio::io_context io;
+  auto waiter = std::make_shared<FetchWaiter>(io.get_executor());
+  bool returned = false;
+  Clock::duration waited{};
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        const auto t0 = Clock::now();
+        co_await waiter->wait_until(t0 + kLongDeadline);
+        waited = Clock::now() - t0;
+        returned = true;
+      },
+      asio::detached);
+  // Runs on the reactor once the coroutine is waiting: the cancel happens inline.
+  asio::post(io, [&] { waiter->wake(); });
+  io.run_for(std::chrono::seconds(10));
+  REQUIRE(returned);
+  CHECK(waited < std::chrono::seconds(5));
+}
+
+TEST_CASE("fetch wake: a wake before the wait makes the next wait return at once") {
+  asio::io_context io;
+  auto waiter = std::make_shared<FetchWaiter>(io.get_executor());
+  waiter->wake();
+  waiter->wake();  // a second wake before the wait changes nothing
+  int returned = 0;
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        co_await waiter->wait_until(Clock::now() + kLongDeadline);
+        ++returned;
+        // The wake was used up: this wait lasts until its (short) deadline.
+        const auto t0 = Clock::now();
+        co_await waiter->wait_until(t0 + std::chrono::milliseconds(50));
+        CHECK(Clock::now() - t0 >= std::chrono::milliseconds(50));
+        ++returned;
+      },
+      asio::detached);
+  io.run_for(std::chrono::seconds(10));
+  CHECK(returned == 2);
+}
+
+TEST_CASE("fetch wake: notify from another thread wakes a fetch watching the partition") {
+  config::BrokerConfig config;
+  FetchManager manager(config);
+  asio::io_context io;
+  auto waiter = std::make_shared<FetchWaiter>(io.get_executor());
+  auto watch =
+      std::make_unique<FetchManager::Watch>(manager.watch(waiter, {{"events", 0}, {"events", 3}}));
+  CHECK(manager.watchers("events", 3) == 1);
+  CHECK(manager.watchers("events", 1) == 0);
+  std::atomic<bool> waiting{false};
+  bool returned = false;
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        waiting = true;
+        co_await waiter->wait_until(Clock::now() + kLongDeadline);
+        returned = true;
+      },
+      asio::detached);
+  std::thread producer([&] {
+    const auto give_up = Clock::now() + std::chrono::seconds(10);
+    while (!waiting && Clock::now() < give_up) std::this_thread::yield();
+    manager.notify("events", 1);  // not watched: no effect
+    manager.notify("events", 3);
+  });
+  io.run_for(std::chrono::seconds(10));
+  producer.join();
+  CHECK(returned);
+  watch.reset();
+  CHECK(manager.watchers("events", 3) == 0);
+}
+
+TEST_CASE("connection: a response larger than the socket buffer arrives whole") {
+  // 4 MiB with a pattern, through a server socket with a small send buffer: the first
+  // non-blocking send takes only part of it and the connection sends the rest as the client
+  // reads.
+  protocol::Bytes big(4u << 20);
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<uint8_t>(i * 7 + i / 251);
+  EchoDispatcher dispatcher([&](std::span<const uint8_t>) {
+    RequestOutcome o;
+    o.response = big;
+    return o;
+  });
+  asio::io_context io;
+  asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
+  asio::ip::tcp::socket client(io);
+  client.connect(acceptor.local_endpoint());
+  auto server_socket = acceptor.accept();
+  server_socket.set_option(asio::socket_base::send_buffer_size(16 * 1024));
+  auto conn =
+      std::make_shared<Connection>(std::move(server_socket), ConnectionInfo{1, "test", "PLAINTEXT"},
+                                   dispatcher, ConnectionLimits{});
+  conn->start();
+  protocol::Bytes body;
+  bool done = false;
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        const auto request = frame_of(1);
+        co_await asio::async_write(client, asio::buffer(request), asio::use_awaitable);
+        // Let the connection fill the socket buffer before anything is read.
+        asio::steady_timer pause(io, std::chrono::milliseconds(50));
+        co_await pause.async_wait(asio::use_awaitable);
+        uint8_t prefix[4];
+        co_await asio::async_read(client, asio::buffer(prefix), asio::use_awaitable);
+        body.resize(load_be32(prefix));
+        co_await asio::async_read(client, asio::buffer(body), asio::use_awaitable);
+        client.close();
+        done = true;
+      },
+      asio::detached);
+  io.run_for(std::chrono::seconds(20));
+  REQUIRE(done);
+  CHECK(body.size() == big.size());
+  CHECK(body == big);
+}
+
+TEST_CASE("connection: pipelined requests get their responses in order") {
+  EchoDispatcher dispatcher([](std::span<const uint8_t> frame) {
+    RequestOutcome o;
+    // A response of a few hundred bytes naming the request by its first byte.
+    o.response.assign(300 + frame[0], frame[0]);
+    return o;
+  });
+  asio::io_context io;
+  asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
+  asio::ip::tcp::socket client(io);
+  client.connect(acceptor.local_endpoint());
+  auto conn = std::make_shared<Connection>(
+      acceptor.accept(), ConnectionInfo{1, "test", "PLAINTEXT"}, dispatcher, ConnectionLimits{});
+  conn->start();
+  std::vector<uint8_t> order;
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        protocol::Bytes requests;
+        for (uint8_t tag = 1; tag <= 5; ++tag) {
+          const auto f = frame_of(tag);
+          requests.insert(requests.end(), f.begin(), f.end());
+        }
+        co_await asio::async_write(client, asio::buffer(requests), asio::use_awaitable);
+        for (int i = 0; i < 5; ++i) {
+          uint8_t prefix[4];
+          co_await asio::async_read(client, asio::buffer(prefix), asio::use_awaitable);
+          protocol::Bytes body(load_be32(prefix));
+          co_await asio::async_read(client, asio::buffer(body), asio::use_awaitable);
+          CHECK(body.size() == 300 + body.front());
+          order.push_back(body.front());
+        }
+        client.close();
+      },
+      asio::detached);
+  io.run_for(std::chrono::seconds(10));
+  CHECK(order == std::vector<uint8_t>{1, 2, 3, 4, 5});
+}
