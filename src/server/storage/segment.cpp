@@ -138,6 +138,7 @@ Result<SegmentRecovery> Segment::recover() {
   max_timestamp_ = -1;
   offset_of_max_timestamp_ = -1;
   first_batch_timestamp_ = -1;
+  recent_.clear();
   bytes_since_last_index_entry_ = 0;
 
   SegmentRecovery out;
@@ -175,6 +176,8 @@ Result<SegmentRecovery> Segment::recover() {
 }
 
 void Segment::note_batch(const BatchInfo& info) {
+  recent_.push_back(info);
+  if (recent_.size() > kRecentBatches) recent_.pop_front();
   if (info.position == 0) first_batch_timestamp_ = info.max_timestamp;
   if (info.max_timestamp > max_timestamp_) {
     max_timestamp_ = info.max_timestamp;
@@ -222,6 +225,7 @@ StorageError Segment::make_inactive() {
   if (auto e = offset_index_.file().trim(); !e.ok()) return e;
   if (auto e = time_index_.file().trim(); !e.ok()) return e;
   active_ = false;
+  recent_.clear();  // readers of inactive segments are rarely at their end
   return {};
 }
 
@@ -268,6 +272,7 @@ Result<uint64_t> Segment::truncate_to(int64_t offset) {
   if (auto e = truncate_file(log_->fd(), cut, log_->path()); !e.ok()) return e;
   uint64_t removed = size_ - cut;
   size_ = cut;
+  while (!recent_.empty() && recent_.back().position >= cut) recent_.pop_back();
   unflushed_ = true;
   if (auto e = offset_index_.truncate_to(offset); !e.ok()) return e;
   if (auto e = time_index_.truncate_to(offset); !e.ok()) return e;

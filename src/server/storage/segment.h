@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -159,6 +160,11 @@ class Segment {
 
   // Updates the in-memory state and the indexes for a batch now in the log.
   void note_batch(const BatchInfo& info);
+  // From the batches last appended (kept while the segment is active): the first with
+  // last offset >= offset, when offset is in their range; the one starting at `position`.
+  // nullptr when they do not tell, and the file must be read.
+  const BatchInfo* recent_batch_for_offset(int64_t offset) const;
+  const BatchInfo* recent_batch_at(uint64_t position) const;
   // Recomputes next offset and largest timestamp from the indexes plus a scan of the batches
   // after their last entries.
   StorageError load_tail_state();
@@ -176,6 +182,10 @@ class Segment {
   mutable int64_t first_batch_timestamp_ = -2;  // -2: not read yet
   int64_t created_ms_;
   uint64_t bytes_since_last_index_entry_ = 0;
+  // The headers of the last kRecentBatches batches appended, in file order: consumers at the
+  // tail of the log read these batches, and finding them costs no read of the file.
+  static constexpr size_t kRecentBatches = 64;
+  std::deque<BatchInfo> recent_;
   OffsetIndex offset_index_;
   TimeIndex time_index_;
   bool active_ = false;

@@ -49,8 +49,30 @@ Result<BatchInfo> Segment::read_header(uint64_t position, uint64_t limit) const 
   return info;
 }
 
+const BatchInfo* Segment::recent_batch_for_offset(int64_t offset) const {
+  if (recent_.empty() || offset < recent_.front().base_offset ||
+      offset > recent_.back().last_offset)
+    return nullptr;
+  // Batches before the first recent one end before its base offset, so the first recent
+  // batch reaching `offset` is the segment's first.
+  auto it = std::lower_bound(recent_.begin(), recent_.end(), offset,
+                             [](const BatchInfo& b, int64_t o) { return b.last_offset < o; });
+  return it == recent_.end() ? nullptr : &*it;
+}
+
+const BatchInfo* Segment::recent_batch_at(uint64_t position) const {
+  if (recent_.empty() || position < recent_.front().position) return nullptr;
+  auto it = std::lower_bound(recent_.begin(), recent_.end(), position,
+                             [](const BatchInfo& b, uint64_t p) { return b.position < p; });
+  return it != recent_.end() && it->position == position ? &*it : nullptr;
+}
+
 Result<std::optional<BatchInfo>> Segment::find_batch(int64_t offset, uint64_t max_position) const {
   max_position = std::min(max_position, size_);
+  if (const BatchInfo* recent = recent_batch_for_offset(offset)) {
+    if (recent->position >= max_position) return std::optional<BatchInfo>{};
+    return std::optional<BatchInfo>(*recent);
+  }
   uint64_t pos = offset_index_.lookup(offset).position;
   while (pos < max_position) {
     auto head = read_header(pos, size_);
@@ -99,6 +121,12 @@ Result<std::optional<FileSlice>> Segment::read(int64_t offset, size_t max_bytes,
     }
   }
   while (end < limit) {
+    if (const BatchInfo* recent = recent_batch_at(end)) {
+      if (recent->end() > limit) break;
+      end = recent->end();
+      last_offset = recent->last_offset;
+      continue;
+    }
     auto h = read_header(end, size_);
     // A damaged batch further on ends this read; a read starting there reports it.
     if (!h || h->end() > limit) break;
