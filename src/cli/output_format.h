@@ -1,6 +1,6 @@
 // Output helpers of the client commands: which format a command prints in (--output, the
-// terminal), colors, aligned text tables, JSON values, and the record format strings of
-// `kfk consume` (kcat's %-codes). Structured output (JSON, YAML) is in output_value.h.
+// terminal), colors, aligned text tables and JSON values. Structured output (JSON, YAML) is in
+// output_value.h; the text forms of records in record_format.h.
 #pragma once
 
 #include <cstdint>
@@ -9,8 +9,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "core/client/consumer.h"
 
 namespace kfk::cli {
 
@@ -43,32 +41,10 @@ std::string format_table(const std::vector<std::string>& header,
 
 // Bytes as a JSON string when they are valid UTF-8 (json_quote), else nullopt.
 std::optional<std::string> json_utf8(std::span<const uint8_t> bytes);
-std::string base64(std::span<const uint8_t> bytes);
 
 // `"name":value` for a nullable byte field: a JSON string for UTF-8, `null` for null, and
 // `"name_base64":"..."` for anything else.
 std::string json_bytes_field(std::string_view name,
                              const std::optional<std::vector<uint8_t>>& bytes);
-
-// One record as one line of JSON (no newline): topic, partition, offset, timestamp,
-// timestamp_type, key, value, headers ([{"key":..,"value":..}]).
-std::string record_json(const client::ConsumerRecord& record);
-
-// A kcat-style format string: %t topic, %p partition, %o offset, %k key, %s value,
-// %K key length, %S value length (-1 for null), %T timestamp (ms), %h headers (k=v,k=v),
-// %% a percent sign; \n \t \r \\ escapes. Parsed once, applied per record.
-class RecordFormat {
- public:
-  // nullopt with `error` set for an unknown %-code or a dangling % or backslash.
-  static std::optional<RecordFormat> parse(std::string_view text, std::string& error);
-  void append(const client::ConsumerRecord& record, std::string& out) const;
-
- private:
-  struct Part {
-    char code = 0;  // 0: literal text
-    std::string text;
-  };
-  std::vector<Part> parts_;
-};
 
 }  // namespace kfk::cli
