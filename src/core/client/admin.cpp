@@ -343,13 +343,7 @@ std::map<TopicPartition, DeleteRecordsResult> Admin::delete_records(
         }
         const auto response = net::call<protocol::DeleteRecordsResponse>(*conn, request, version);
         for (const auto& [tp, offset] : list) {
-          const protocol::DeleteRecordsResponse::DeleteRecordsPartitionResult* found = nullptr;
-          for (const auto& t : response.topics) {
-            if (t.name != tp.topic) continue;
-            for (const auto& p : t.partitions) {
-              if (p.partition_index == tp.partition) found = &p;
-            }
-          }
+          const auto* found = find_partition_result(response.topics, tp);
           if (found == nullptr) {
             throw ClientError(ClientErrorKind::protocol,
                               fmt::format("the DeleteRecords answer from {} left out {}-{}",

@@ -90,13 +90,7 @@ std::map<TopicPartition, int64_t> list_offsets(Client& client,
         const auto response = net::wait_response<protocol::ListOffsetsResponse>(
             *flight.conn, flight.correlation, flight.version);
         for (const auto& tp : flight.partitions) {
-          const protocol::ListOffsetsResponse::ListOffsetsPartitionResponse* found = nullptr;
-          for (const auto& t : response.topics) {
-            if (t.name != tp.topic) continue;
-            for (const auto& p : t.partitions) {
-              if (p.partition_index == tp.partition) found = &p;
-            }
-          }
+          const auto* found = find_partition_result(response.topics, tp);
           if (found == nullptr) {
             throw ClientError(ClientErrorKind::protocol,
                               fmt::format("the ListOffsets answer from {} left out {}",

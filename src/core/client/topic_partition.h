@@ -5,6 +5,7 @@
 #include <compare>
 #include <cstdint>
 #include <string>
+#include <type_traits>
 
 namespace kfk::client {
 
@@ -13,5 +14,19 @@ struct TopicPartition {
   int32_t partition = 0;
   auto operator<=>(const TopicPartition&) const = default;
 };
+
+// The result for `tp` in a response listing topics (`name`) and their partitions
+// (`partition_index`); nullptr when the broker left it out.
+template <class TopicResults>
+auto find_partition_result(const TopicResults& topics, const TopicPartition& tp) {
+  using Result = std::remove_reference_t<decltype(topics.front().partitions.front())>;
+  Result* found = nullptr;
+  for (const auto& t : topics) {
+    if (t.name != tp.topic) continue;
+    for (const auto& p : t.partitions)
+      if (p.partition_index == tp.partition) found = &p;
+  }
+  return found;
+}
 
 }  // namespace kfk::client
