@@ -9,8 +9,10 @@
 #include <thread>
 #include <vector>
 
+#include "core/protocol/reader.h"
 #include "core/record/compression.h"
 #include "core/record/record_batch.h"
+#include "server/storage/index_file.h"
 #include "server/storage/key_offset_map.h"
 #include "server/storage/log_scanner.h"
 
@@ -26,25 +28,6 @@ int64_t steady_ns() {
 
 // --- the records of a batch, as raw byte ranges ---------------------------------------
 
-// Zigzag varints as the record format writes them; false when malformed or truncated.
-bool read_varlong(std::span<const uint8_t> in, size_t& pos, int64_t& out, int max_bytes = 10) {
-  uint64_t raw = 0;
-  for (int shift = 0, n = 0; n < max_bytes; ++n, shift += 7) {
-    if (pos >= in.size()) return false;
-    const uint8_t b = in[pos++];
-    raw |= uint64_t{b & 0x7fu} << shift;
-    if ((b & 0x80) == 0) {
-      out = static_cast<int64_t>(raw >> 1) ^ -static_cast<int64_t>(raw & 1);
-      return true;
-    }
-  }
-  return false;
-}
-
-bool read_varint(std::span<const uint8_t> in, size_t& pos, int64_t& out) {
-  return read_varlong(in, pos, out, 5);
-}
-
 struct RawRecord {
   size_t begin = 0;  // the length varint
   size_t end = 0;
@@ -58,47 +41,30 @@ struct RawRecord {
 // Splits a records section into its records; false when it does not parse.
 bool split_records(std::span<const uint8_t> section, int32_t count, std::vector<RawRecord>& out) {
   out.clear();
-  size_t pos = 0;
+  protocol::Reader all(section);
   for (int32_t i = 0; i < count; ++i) {
     RawRecord r;
-    r.begin = pos;
-    int64_t length = 0;
-    if (!read_varint(section, pos, length) || length < 0 ||
-        static_cast<uint64_t>(length) > section.size() - pos)
-      return false;
-    r.end = pos + static_cast<size_t>(length);
-    const auto body = section.first(r.end);
-    if (pos >= r.end) return false;
-    ++pos;  // attributes
-    int64_t key_length = 0;
-    int64_t value_length = 0;
-    if (!read_varlong(body, pos, r.timestamp_delta) || !read_varint(body, pos, r.offset_delta) ||
-        !read_varint(body, pos, key_length) || key_length < -1)
-      return false;
+    r.begin = all.position();
+    const int32_t length = all.read_varint("length");
+    if (!all.ok() || length < 0) return false;
+    protocol::Reader body(all.read_raw(static_cast<size_t>(length), "record"));
+    if (!all.ok()) return false;
+    r.end = all.position();
+    body.read_int8("attributes");
+    r.timestamp_delta = body.read_varlong("timestampDelta");
+    r.offset_delta = body.read_varint("offsetDelta");
+    const int32_t key_length = body.read_varint("keyLength");
+    if (!body.ok() || key_length < -1) return false;
     if (key_length >= 0) {
-      if (static_cast<uint64_t>(key_length) > r.end - pos) return false;
       r.has_key = true;
-      r.key = body.subspan(pos, static_cast<size_t>(key_length));
-      pos += static_cast<size_t>(key_length);
+      r.key = body.read_raw(static_cast<size_t>(key_length), "key");
     }
-    if (!read_varint(body, pos, value_length) || value_length < -1) return false;
+    const int32_t value_length = body.read_varint("valueLength");
+    if (!body.ok() || value_length < -1) return false;
     r.tombstone = value_length < 0;
-    pos = r.end;
     out.push_back(r);
   }
-  return pos == section.size();
-}
-
-void put_be32(uint8_t* p, uint32_t v) {
-  p[0] = static_cast<uint8_t>(v >> 24);
-  p[1] = static_cast<uint8_t>(v >> 16);
-  p[2] = static_cast<uint8_t>(v >> 8);
-  p[3] = static_cast<uint8_t>(v);
-}
-
-void put_be64(uint8_t* p, uint64_t v) {
-  put_be32(p, static_cast<uint32_t>(v >> 32));
-  put_be32(p + 4, static_cast<uint32_t>(v));
+  return all.remaining() == 0;
 }
 
 // A batch with the header of `original` (codec bits replaced by `codec`, count and
@@ -112,13 +78,14 @@ void append_batch(std::vector<uint8_t>& out, const record::BatchView& original,
   out.insert(out.end(), records.begin(), records.end());
   uint8_t* b = out.data() + start;
   const size_t size = out.size() - start;
-  put_be32(b + record::batch_pos::batch_length, static_cast<uint32_t>(size - record::kLogOverhead));
+  store_be32(b + record::batch_pos::batch_length,
+             static_cast<uint32_t>(size - record::kLogOverhead));
   const uint16_t attrs = static_cast<uint16_t>(
       (original.attributes() & ~record::batch_attr::codec_mask) | static_cast<uint16_t>(codec));
   b[record::batch_pos::attributes] = static_cast<uint8_t>(attrs >> 8);
   b[record::batch_pos::attributes + 1] = static_cast<uint8_t>(attrs);
-  put_be64(b + record::batch_pos::max_timestamp, static_cast<uint64_t>(max_timestamp));
-  put_be32(b + record::batch_pos::records_count, static_cast<uint32_t>(count));
+  store_be64(b + record::batch_pos::max_timestamp, static_cast<uint64_t>(max_timestamp));
+  store_be32(b + record::batch_pos::records_count, static_cast<uint32_t>(count));
   record::MutableBatchView(std::span(b, size)).update_crc();
 }
 
