@@ -1,5 +1,6 @@
 // Offset and time indexes, checked against ordered maps.
 #include <doctest/doctest.h>
+#include <sys/stat.h>
 
 #include <fstream>
 #include <map>
@@ -113,6 +114,41 @@ TEST_CASE("storage: offset index truncate, trim and reopen") {
   CHECK(again.entries() == 9);
   REQUIRE(again.file().flush().ok());
   CHECK(file_length(path) == 9 * 8);
+}
+
+TEST_CASE("storage: index entries stored through the mapping are in the file without a flush") {
+  TempDir dir;
+  auto path = dir.path() / "00000000000000000000.index";
+  constexpr size_t kMax = 4 << 20;
+  OffsetIndex index(path, 0);
+  REQUIRE(index.open(kMax, true).ok());
+  for (int i = 1; i <= 10000; ++i) REQUIRE(index.append(i, static_cast<uint32_t>(i * 10)).ok());
+  // What a process killed now leaves: the page cache holds the entries at their places.
+  auto read_entry = [&](size_t i) {
+    std::ifstream in(path, std::ios::binary);
+    in.seekg(static_cast<std::streamoff>(i * 8));
+    uint8_t e[8] = {};
+    in.read(reinterpret_cast<char*>(e), 8);
+    return OffsetPosition{load_be32(e), load_be32(e + 4)};
+  };
+  CHECK(file_length(path) == kMax);
+  CHECK(read_entry(0) == OffsetPosition{1, 10});
+  CHECK(read_entry(9999) == OffsetPosition{10000, 100000});
+  // Blocks are reserved a chunk ahead of the entries, not for the whole preallocation.
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  const uint64_t allocated = static_cast<uint64_t>(st.st_blocks) * 512;
+  CHECK(allocated >= 10000 * 8);
+  CHECK(allocated < kMax / 2);
+  // A truncation frees the blocks past the kept entries; later entries land again.
+  REQUIRE(index.truncate_to(5001).ok());
+  for (int i = 5001; i <= 20000; ++i) REQUIRE(index.append(i, static_cast<uint32_t>(i * 10)).ok());
+  CHECK(read_entry(4999) == OffsetPosition{5000, 50000});
+  CHECK(read_entry(5000) == OffsetPosition{5001, 50010});
+  CHECK(read_entry(19999) == OffsetPosition{20000, 200000});
+  CHECK(index.lookup(12345) == OffsetPosition{12345, 123450});
+  REQUIRE(index.file().trim().ok());
+  CHECK(file_length(path) == 20000 * 8);
 }
 
 TEST_CASE("storage: offset index sanity checks catch damage") {

@@ -1,9 +1,12 @@
 // A memory-mapped file of fixed-size entries: what the offset and time indexes share.
 //
 // While its segment is active an index is preallocated to segment.index.bytes (rounded down
-// to whole entries) and mapped; the used count is kept in memory. Lookups read the mapping;
-// entries are written with pwrite(2) into the same page cache, so a full disk is an error
-// value (ENOSPC) rather than the SIGBUS a store into a sparse mapping would raise. When the segment
+// to whole entries, sparse) and mapped; the used count is kept in memory. Lookups read the
+// mapping. Entries are stored into the mapping, but only into blocks reserved ahead with
+// fallocate(2) a chunk at a time, so a full disk is an error value (ENOSPC) from fallocate
+// rather than the SIGBUS a store into a sparse hole would raise; appending an entry is then
+// no system call at all. Where the file system cannot fallocate, entries are written with
+// pwrite(2) into the same page cache instead. When the segment
 // rolls or closes the file is trimmed to the used entries, so a trimmed file's length tells how
 // many entries it has. After a crash an active index may keep its preallocated length with zeroed
 // entries at the end; indexes of segments that were being written are always rebuilt by recovery,
@@ -60,7 +63,9 @@ class IndexFile {
 
  private:
   StorageError ensure_fd();
-  StorageError map(size_t length);
+  // Makes sure the blocks under entry `index` are allocated (fallocate a chunk ahead).
+  StorageError reserve_through(size_t index);
+  StorageError map(size_t length, bool writable);
   void unmap();
   void close_fd();
 
@@ -75,6 +80,11 @@ class IndexFile {
   bool open_ = false;
   bool writable_ = false;
   bool dirty_ = false;
+  // Bytes from the file start whose blocks are known to be allocated (stores there cannot
+  // fault for lack of space); only meaningful while writable.
+  size_t reserved_bytes_ = 0;
+  // fallocate(2) is not supported here: entries go through pwrite(2).
+  bool pwrite_entries_ = false;
 };
 
 // Big-endian helpers for the index entries.
