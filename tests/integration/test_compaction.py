@@ -162,6 +162,35 @@ def test_records_without_key_are_refused(broker):
     assert [v for _, _, v in read_partition(broker.bootstrap, "keyed")] == [b"with key"]
 
 
+def test_compacted_topic_with_its_own_codec_checks_keys_and_recompresses(broker):
+    # The key check and the recompression share one decode of the batch.
+    create_topic(broker.bootstrap, "keyed-zstd",
+                 config={"cleanup.policy": "compact", "compression.type": "zstd"})
+    for codec in ("none", "gzip", "lz4"):
+        p = Producer({"bootstrap.servers": broker.bootstrap, "linger.ms": 0, "retries": 0,
+                      "compression.type": codec})
+        results = []
+        p.produce("keyed-zstd", value=b"no key " + codec.encode(),
+                  on_delivery=lambda err, msg: results.append(err))
+        p.flush(20)
+        p.produce("keyed-zstd", key=codec.encode(), value=b"v-" + codec.encode() * 50,
+                  on_delivery=lambda err, msg: results.append(err))
+        assert p.flush(20) == 0
+        assert results[0] is not None and results[0].code() == KafkaError.INVALID_RECORD, codec
+        assert results[1] is None, (codec, results[1])
+    assert [(k, v) for _, k, v in read_partition(broker.bootstrap, "keyed-zstd")] == [
+        (c.encode(), b"v-" + c.encode() * 50) for c in ("none", "gzip", "lz4")]
+    # Every stored batch carries the topic's codec (attributes & 7 == 4 is zstd).
+    out = subprocess.run([KFK, "debug", "dump-log", "--output", "json",
+                          os.path.join(broker.data_dir, "logs", "keyed-zstd-0",
+                                       "00000000000000000000.log")],
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    batches = json.loads(out.stdout)["batches"]
+    assert len(batches) == 3
+    assert all(b["compression"] == "zstd" for b in batches), batches
+
+
 def test_consumer_offsets_are_compacted(make_broker):
     broker = make_broker(*FAST_CLEANER, "--set", "offsets.topic.num.partitions=1",
                          "--set", "log.cleaner.max.compaction.lag.ms=1000",

@@ -26,10 +26,8 @@ void delete_partition(Broker& broker, const MetadataImage& image, const std::str
   out.low_watermark = -1;
   auto fail = [&](ErrorCode code) { out.error_code = static_cast<int16_t>(code); };
   const TopicState* topic = image.find_topic(topic_name);
-  const PartitionState* part = nullptr;
-  if (topic != nullptr)
-    for (const auto& s : topic->partitions)
-      if (s.partition == p.partition_index) part = &s;
+  const PartitionState* part =
+      topic != nullptr ? topic->find_partition(p.partition_index) : nullptr;
   if (part == nullptr) return fail(ErrorCode::unknown_topic_or_partition);
   if (part->leader != broker.config().node_id) return fail(ErrorCode::not_leader_or_follower);
   auto log = broker.partition_log(topic_name, p.partition_index);

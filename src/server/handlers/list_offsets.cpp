@@ -29,10 +29,8 @@ void list_partition(Broker& broker, const MetadataImage& image, const std::strin
                     PartitionResponse& out) {
   out.partition_index = p.partition_index;
   const TopicState* topic = image.find_topic(topic_name);
-  const PartitionState* part = nullptr;
-  if (topic != nullptr)
-    for (const auto& s : topic->partitions)
-      if (s.partition == p.partition_index) part = &s;
+  const PartitionState* part =
+      topic != nullptr ? topic->find_partition(p.partition_index) : nullptr;
   if (part == nullptr) return fail(out, ErrorCode::unknown_topic_or_partition);
   if (part->leader != broker.config().node_id) return fail(out, ErrorCode::not_leader_or_follower);
   if (p.current_leader_epoch >= 0 && p.current_leader_epoch != part->leader_epoch)

@@ -111,12 +111,36 @@ bool has_transactional_batch(const protocol::ProduceRequest& req) {
   return false;
 }
 
+// The records of one batch, decoded at most once for all the checks that need them (the
+// timestamp and key checks and recompression).
+class BatchRecords {
+ public:
+  explicit BatchRecords(const record::BatchView& batch) : batch_(batch) {}
+  // nullptr (and `out` failed) when the batch does not decode.
+  const record::DecodedRecords* get(PartitionResponse& out) {
+    if (!decoded_) {
+      decoded_.emplace();
+      error_ = record::decode_records(batch_, *decoded_);
+    }
+    if (error_.ok()) return &*decoded_;
+    fail(out, error_.kafka_error_code(), error_.message());
+    return nullptr;
+  }
+  const record::BatchView& batch() const { return batch_; }
+
+ private:
+  const record::BatchView& batch_;
+  std::optional<record::DecodedRecords> decoded_;
+  record::BatchError error_;
+};
+
 // message.timestamp.before.max.ms / after.max.ms for CreateTime topics, as Kafka checks each
 // record. The header's maxTimestamp decides the common case (only `after` is bounded)
 // without decoding; records are decoded only when `before` is bounded or a record is out of
 // range, to name it.
-bool check_timestamps(const record::BatchView& batch, const ProduceSettings& s, int64_t now,
+bool check_timestamps(BatchRecords& batch_records, const ProduceSettings& s, int64_t now,
                       PartitionResponse& out) {
+  const record::BatchView& batch = batch_records.batch();
   const bool before_bounded = s.timestamp_before_max_ms != INT64_MAX;
   const auto too_new = [&](int64_t ts) {
     return ts != record::kNoTimestamp && ts > now && ts - now > s.timestamp_after_max_ms;
@@ -126,11 +150,9 @@ bool check_timestamps(const record::BatchView& batch, const ProduceSettings& s, 
            now - ts > s.timestamp_before_max_ms;
   };
   if (!before_bounded && !too_new(batch.max_timestamp())) return true;
-  record::DecodedRecords records;
-  if (auto err = record::decode_records(batch, records); !err.ok()) {
-    fail(out, err.kafka_error_code(), err.message());
-    return false;
-  }
+  const record::DecodedRecords* decoded = batch_records.get(out);
+  if (decoded == nullptr) return false;
+  const auto& records = *decoded;
   std::vector<protocol::ProduceResponse::BatchIndexAndErrorMessage> errors;
   for (size_t i = 0; i < records.records.size(); ++i) {
     const int64_t ts = records.records[i].timestamp;
@@ -152,14 +174,12 @@ bool check_timestamps(const record::BatchView& batch, const ProduceSettings& s, 
 
 // A compacted topic keeps the latest record per key, so a record without a key is refused,
 // naming each one, as Kafka does.
-bool check_keys(const record::BatchView& batch, const std::string& topic, int32_t partition,
+bool check_keys(BatchRecords& batch_records, const std::string& topic, int32_t partition,
                 PartitionResponse& out) {
-  if (batch.is_control()) return true;
-  record::DecodedRecords records;
-  if (auto err = record::decode_records(batch, records); !err.ok()) {
-    fail(out, err.kafka_error_code(), err.message());
-    return false;
-  }
+  if (batch_records.batch().is_control()) return true;
+  const record::DecodedRecords* decoded = batch_records.get(out);
+  if (decoded == nullptr) return false;
+  const auto& records = *decoded;
   std::vector<protocol::ProduceResponse::BatchIndexAndErrorMessage> errors;
   for (size_t i = 0; i < records.records.size(); ++i) {
     if (records.records[i].key) continue;
@@ -177,13 +197,12 @@ bool check_keys(const record::BatchView& batch, const std::string& topic, int32_
 
 // Rebuilds the batch with the topic's codec, keeping the producer id, epoch and sequence,
 // the transactional flag, and each record's offset delta, timestamp, key, value and headers.
-std::optional<protocol::Bytes> recompress(const record::BatchView& batch, const ProduceSettings& s,
+std::optional<protocol::Bytes> recompress(BatchRecords& batch_records, const ProduceSettings& s,
                                           PartitionResponse& out) {
-  record::DecodedRecords records;
-  if (auto err = record::decode_records(batch, records); !err.ok()) {
-    fail(out, err.kafka_error_code(), err.message());
-    return std::nullopt;
-  }
+  const record::BatchView& batch = batch_records.batch();
+  const record::DecodedRecords* decoded = batch_records.get(out);
+  if (decoded == nullptr) return std::nullopt;
+  const auto& records = *decoded;
   record::BatchOptions options;
   options.base_offset = batch.base_offset();
   options.compression = *s.compression;
@@ -209,10 +228,7 @@ void produce_partition(Broker& broker, const std::shared_ptr<const MetadataImage
                        int64_t now, PartitionResponse& out, bool& appended) {
   out.index = data.index;
   const TopicState* topic = image->find_topic(topic_name);
-  const PartitionState* part = nullptr;
-  if (topic != nullptr)
-    for (const auto& p : topic->partitions)
-      if (p.partition == data.index) part = &p;
+  const PartitionState* part = topic != nullptr ? topic->find_partition(data.index) : nullptr;
   if (part == nullptr) return fail(out, ErrorCode::unknown_topic_or_partition);
   if (part->leader != broker.config().node_id) return fail(out, ErrorCode::not_leader_or_follower);
   // The coordinators own the internal topics; a client's records would corrupt their state.
@@ -238,10 +254,11 @@ void produce_partition(Broker& broker, const std::shared_ptr<const MetadataImage
   }
   protocol::Bytes rebuilt;
   if (auto batch = single_batch(bytes)) {
-    if (settings.create_time && !check_timestamps(*batch, settings, now, out)) return;
-    if (settings.compacted && !check_keys(*batch, topic_name, data.index, out)) return;
+    BatchRecords batch_records(*batch);
+    if (settings.create_time && !check_timestamps(batch_records, settings, now, out)) return;
+    if (settings.compacted && !check_keys(batch_records, topic_name, data.index, out)) return;
     if (settings.compression && *settings.compression != batch->compression()) {
-      auto again = recompress(*batch, settings, out);
+      auto again = recompress(batch_records, settings, out);
       if (!again) return;
       rebuilt = std::move(*again);
       bytes = std::span(rebuilt);
