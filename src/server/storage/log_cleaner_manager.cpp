@@ -26,7 +26,10 @@ StorageError LogCleanerManager::start(bool start_threads) {
       continue;
     }
     std::lock_guard lock(mu_);
-    for (const auto& [tp, offset] : *read) checkpoints_[tp] = offset;
+    for (const auto& [tp, offset] : *read) {
+      checkpoints_[tp] = offset;
+      if (offset > 0) deadline_unknown_.insert(tp);
+    }
   }
   if (!start_threads) return {};
   for (int i = 0; i < config_.threads; ++i) threads_.emplace_back([this] { run_thread(); });
@@ -50,6 +53,7 @@ void LogCleanerManager::forget(const TopicPartition& tp) {
   uncleanable_.erase(tp);
   last_.erase(tp);
   tombstone_deadlines_.erase(tp);
+  deadline_unknown_.erase(tp);
 }
 
 int64_t LogCleanerManager::checkpoint_of(const TopicPartition& tp) const {
@@ -105,6 +109,10 @@ std::optional<TopicPartition> LogCleanerManager::pick(int64_t now_ms,
     bool tombstones_due = false;
     {
       std::lock_guard lock(mu_);
+      if (deadline_unknown_.erase(tp) > 0 && !tombstone_deadlines_.contains(tp))
+        tombstone_deadlines_[tp] = config.delete_retention_ms > INT64_MAX - now_ms
+                                       ? INT64_MAX
+                                       : now_ms + config.delete_retention_ms;
       auto it = tombstone_deadlines_.find(tp);
       tombstones_due = it != tombstone_deadlines_.end() && it->second <= now_ms;
     }

@@ -89,6 +89,10 @@ class LogCleanerManager {
   std::map<TopicPartition, std::pair<int64_t, CleaningResult>> last_;
   // When tombstones kept by the last cleaning of a log may go.
   std::map<TopicPartition, int64_t> tombstone_deadlines_;
+  // Logs cleaned before this start whose tombstone deadline was lost with the restart: the
+  // first look at each gives it delete.retention.ms from now (later than the lost deadline,
+  // never earlier, so tombstones are kept at least as long as promised).
+  std::set<TopicPartition> deadline_unknown_;
   std::mutex checkpoint_file_mu_;  // one writer of the files at a time
   std::vector<std::thread> threads_;
 };
