@@ -13,7 +13,7 @@ from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 
 from support import create_topic, wait_for
 
-#The cleaner looks for work every 100 ms instead of 15 s; - v logs each cleaning.
+# The cleaner looks for work every 100 ms instead of 15 s; -v logs each cleaning.
 FAST_CLEANER = ("-v", "--set", "log.cleaner.backoff.ms=100")
 
 
@@ -84,25 +84,22 @@ def test_latest_value_of_each_key_survives_cleaning(make_broker):
     items = [(f"key-{k}".encode(), f"v{v}-{k}".encode()) for v in range(versions) for k in range(keys)]
     offsets = produce_all(broker.bootstrap, "changelog", items)
     assert offsets[-1] == keys * versions - 1
-#max.compaction.lag.ms rolls the active segment once its first record is 1 s old, so
-#every segment gets cleaned.
+
+    # max.compaction.lag.ms rolls the active segment once its first record is 1 s old, so
+    # every segment gets cleaned.
     def compacted():
         records = read_partition(broker.bootstrap, "changelog")
         return records if len(records) == keys else None
     records = wait_for(compacted, timeout=60, what="the topic compacted to one record per key",
                        interval=0.5)
-    assert {
-    k: v for _, k, v in records
-    }
-== {f"key-{k}".encode(): f"v{versions - 1}-{k}".encode()
-                                             for k in range(keys)
-}
-#Original offsets : version 9 of key k was written at offset 9 * keys + k.
+    assert {k: v for _, k, v in records} == {f"key-{k}".encode(): f"v{versions - 1}-{k}".encode()
+                                             for k in range(keys)}
+    # Original offsets: version 9 of key k was written at offset 9 * keys + k.
     assert [o for o, _, _ in records] == list(range((versions - 1) * keys, versions * keys))
     log = open(broker.log_path).read()
     assert "log cleaner: cleaned changelog-0" in log
 
-#kfk topic describe shows the dirty ratio and the last cleaning.
+    # kfk topic describe shows the dirty ratio and the last cleaning.
     out = subprocess.run([KFK, "-b", broker.bootstrap, "topic", "describe", "changelog",
                           "--output", "json"], capture_output=True, text=True, check=True).stdout
     cleaner = json.loads(out)[0]["partitions"][0]["cleaner"]
@@ -113,7 +110,7 @@ def test_latest_value_of_each_key_survives_cleaning(make_broker):
                            "--output", "table"], capture_output=True, text=True, check=True).stdout
     assert "Log cleaner:" in text and "partition 0: dirty" in text and "cleaned" in text
 
-#Still compacted after a restart, and new versions are cleaned too.
+    # Still compacted after a restart, and new versions are cleaned too.
     broker.stop()
     broker.start()
     assert read_partition(broker.bootstrap, "changelog") == records
@@ -130,19 +127,19 @@ def test_tombstones_go_after_delete_retention(make_broker):
         "max.compaction.lag.ms": "500", "delete.retention.ms": "2000"})
     produce_all(broker.bootstrap, "users", [(b"alice", b"1"), (b"bob", b"2"), (b"carol", b"3")])
     produce_all(broker.bootstrap, "users", [(b"bob", None), (b"alice", b"4")])
-#First the older values go while the tombstone stays for consumers to see.
+    # First the older values go while the tombstone stays for consumers to see.
     wait_for(lambda: [(k, v) for _, k, v in read_partition(broker.bootstrap, "users")]
              == [(b"carol", b"3"), (b"bob", None), (b"alice", b"4")],
              timeout=30, what="bob's value replaced by its tombstone", interval=0.3)
-#Then, delete.retention.ms later, the tombstone itself.
+    # Then, delete.retention.ms later, the tombstone itself.
     wait_for(lambda: [(k, v) for _, k, v in read_partition(broker.bootstrap, "users")]
              == [(b"carol", b"3"), (b"alice", b"4")],
              timeout=30, what="the tombstone removed", interval=0.3)
 
 
 def test_tombstones_go_after_a_restart_without_new_writes(make_broker):
-#The deadline of kept tombstones is not stored : after a restart a log cleaned before gets
-#delete.retention.ms from the start, so its tombstones still go with no new records.
+    # The deadline of kept tombstones is not stored: after a restart a log cleaned before gets
+    # delete.retention.ms from the start, so its tombstones still go with no new records.
     broker = make_broker(*FAST_CLEANER).start()
     create_topic(broker.bootstrap, "accounts", config={
         "cleanup.policy": "compact", "segment.ms": "100", "min.cleanable.dirty.ratio": "0.01",
@@ -170,7 +167,7 @@ def test_records_without_key_are_refused(broker):
     assert results[0] is not None and results[0].code() == KafkaError.INVALID_RECORD
     assert results[1] is None
 
-#kafka - python is refused too(Debian's version predates error 87 and calls it unknown).
+    # kafka-python is refused too (Debian's version predates error 87 and calls it unknown).
     from kafka import KafkaProducer
     from kafka.errors import KafkaError as KPError
     kp = KafkaProducer(bootstrap_servers=broker.bootstrap, retries=0)
@@ -185,7 +182,7 @@ def test_records_without_key_are_refused(broker):
 
 
 def test_compacted_topic_with_its_own_codec_checks_keys_and_recompresses(broker):
-#The key check and the recompression share one decode of the batch.
+    # The key check and the recompression share one decode of the batch.
     create_topic(broker.bootstrap, "keyed-zstd",
                  config={"cleanup.policy": "compact", "compression.type": "zstd"})
     for codec in ("none", "gzip", "lz4"):
@@ -202,7 +199,7 @@ def test_compacted_topic_with_its_own_codec_checks_keys_and_recompresses(broker)
         assert results[1] is None, (codec, results[1])
     assert [(k, v) for _, k, v in read_partition(broker.bootstrap, "keyed-zstd")] == [
         (c.encode(), b"v-" + c.encode() * 50) for c in ("none", "gzip", "lz4")]
-#Every stored batch carries the topic's codec (attributes & 7 == 4 is zstd).
+    # Every stored batch carries the topic's codec (attributes & 7 == 4 is zstd).
     out = subprocess.run([KFK, "debug", "dump-log", "--output", "json",
                           os.path.join(broker.data_dir, "logs", "keyed-zstd-0",
                                        "00000000000000000000.log")],
@@ -228,14 +225,15 @@ def test_consumer_offsets_are_compacted(make_broker):
             c.commit(offsets=[TopicPartition("events", 0, i % 2 + 1)], asynchronous=False)
     finally:
         c.close()
-# 2000 commits of one partition shrink to a handful of records(the latest commit and
-#group metadata), and the group still has its offset after a restart.
+    # 2000 commits of one partition shrink to a handful of records (the latest commit and
+    # group metadata), and the group still has its offset after a restart.
     wait_for(lambda: len(read_partition(broker.bootstrap, "__consumer_offsets")) < 50,
              timeout=60, what="__consumer_offsets compacted", interval=0.5)
     broker.stop()
     broker.start()
     c = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "committer"})
     try:
-        committed
-    = c.committed([TopicPartition("events", 0)], timeout = 20) assert committed[0].offset ==
-      2 finally : c.close()
+        committed = c.committed([TopicPartition("events", 0)], timeout=20)
+        assert committed[0].offset == 2
+    finally:
+        c.close()
