@@ -165,7 +165,8 @@ std::string Broker::open_group_coordinator() {
 }
 
 std::string Broker::open_storage(MetadataImage base) {
-  auto metadata_log = MetadataLog::open(config_.metadata_log_dir);
+  auto metadata_log =
+      MetadataLog::open(config_.metadata_log_dir, config_.metadata_log_segment_bytes);
   if (!metadata_log)
     return fmt::format("cannot open the metadata log: {}", metadata_log.error().message());
   auto controller = Controller::open(

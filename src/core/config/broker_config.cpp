@@ -105,6 +105,19 @@ void define_log(ConfigDef& d) {
            "Directories holding the log data, separated by commas; when unset, log.dir.");
   d.define("metadata.log.dir", T::string, kNullDefault, non_empty(), kHigh,
            "Directory of the metadata log; when unset, the first log directory.");
+  // kfk keeps 16 MiB rather than Kafka's 1 GiB: the metadata log is trimmed only by whole
+  // segments below a snapshot, so smaller segments keep it near the snapshot interval in size.
+  // The minimum (1 MiB) bounds the largest operation: one topic's records are one batch.
+  d.define("metadata.log.segment.bytes", T::int32, "16777216", at_least(1024 * 1024), kHigh,
+           "Size at which a metadata log segment is rolled (kfk default 16 MiB); it also caps "
+           "the records of one operation, such as creating a topic with its partitions.");
+  d.define("metadata.log.max.record.bytes.between.snapshots", T::int64, "20971520", at_least(1),
+           kHigh,
+           "Bytes appended to the metadata log after which the controller writes a snapshot of "
+           "the metadata image.");
+  d.define("metadata.log.max.snapshot.interval.ms", T::int64, "3600000", at_least(0), kHigh,
+           "Age of the last metadata snapshot after which the next change writes a new one; "
+           "0 disables snapshots by time.");
   d.define("num.partitions", T::int32, "1", at_least(1), kMedium,
            "Partitions of a topic created without a partition count.");
   d.define("default.replication.factor", T::int32, "1", no_validator(), kMedium,
@@ -411,6 +424,10 @@ Result<BrokerConfig> build(Config values) {
   }
   b.metadata_log_dir = v.get_optional_string("metadata.log.dir")
                            .value_or(b.log_dirs.empty() ? std::string() : b.log_dirs.front());
+  b.metadata_log_segment_bytes = v.get_int("metadata.log.segment.bytes");
+  b.metadata_log_max_record_bytes_between_snapshots =
+      v.get_long("metadata.log.max.record.bytes.between.snapshots");
+  b.metadata_log_max_snapshot_interval_ms = v.get_long("metadata.log.max.snapshot.interval.ms");
   b.log_retention_check_interval_ms = v.get_long("log.retention.check.interval.ms");
   b.log_flush_scheduler_interval_ms = v.get_long("log.flush.scheduler.interval.ms");
   b.log_flush_offset_checkpoint_interval_ms = v.get_int("log.flush.offset.checkpoint.interval.ms");

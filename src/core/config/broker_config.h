@@ -6,7 +6,8 @@
 //   node.id 1, process.roles "broker,controller", listeners PLAINTEXT://127.0.0.1:9092,
 //   log.dir ./kfk-data, offsets.topic.replication.factor / transaction.state.log.* sized for
 //   one node, num.reactor.threads (kfk's thread model; Kafka's num.network.threads and
-//   num.io.threads are accepted and ignored), cluster.id (normally read from meta.properties).
+//   num.io.threads are accepted and ignored), cluster.id (normally read from meta.properties),
+//   metadata.log.segment.bytes 16 MiB (the metadata log is trimmed by whole segments).
 //
 // The typed view: read `cfg.num_partitions`, `cfg.listeners`, `cfg.log_dirs`, ...; topic
 // defaults that come from broker settings (log.retention.*, log.segment.bytes, ...) are
@@ -63,6 +64,9 @@ struct BrokerConfig {
   // Storage.
   std::vector<std::string> log_dirs;  // log.dirs, else log.dir
   std::string metadata_log_dir;       // metadata.log.dir, else the first log dir
+  int32_t metadata_log_segment_bytes = 16 << 20;
+  int64_t metadata_log_max_record_bytes_between_snapshots = 20 << 20;
+  int64_t metadata_log_max_snapshot_interval_ms = 3'600'000;  // 0: no snapshots by time
   int64_t log_retention_check_interval_ms = 0;
   int64_t log_flush_scheduler_interval_ms = 0;
   int32_t log_flush_offset_checkpoint_interval_ms = 0;

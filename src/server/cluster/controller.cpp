@@ -8,6 +8,7 @@
 
 #include "core/config/topic_config.h"
 #include "server/cluster/image_apply.h"
+#include "server/cluster/metadata_snapshot.h"
 
 namespace kfk::server {
 
@@ -109,25 +110,61 @@ Controller::Controller(const config::BrokerConfig& config, std::unique_ptr<Metad
                        Publish publish)
     : config_(config), log_(std::move(log)), publish_(std::move(publish)) {}
 
-Controller::~Controller() = default;
+Controller::~Controller() { stop_snapshot_writer(); }
 
 storage::Result<std::unique_ptr<Controller>> Controller::open(const config::BrokerConfig& config,
                                                               std::unique_ptr<MetadataLog> log,
                                                               MetadataImage base, Publish publish) {
   std::unique_ptr<Controller> c(new Controller(config, std::move(log), std::move(publish)));
+  const auto started = std::chrono::steady_clock::now();
+  const std::filesystem::path& dir = c->log_->dir();
   auto image = std::make_shared<MetadataImage>(std::move(base));
-  size_t applied = 0;
-  auto err = c->log_->replay([&](int64_t offset, const MetadataRecord& record) {
-    if (auto problem = apply_metadata_record(*image, record); !problem.empty())
-      spdlog::warn("metadata log offset {}: skipping a record: {}", offset, problem);
-    image->offset = offset;
-    ++applied;
-    return storage::StorageError{};
-  });
-  if (!err.ok()) return err;
-  spdlog::info("metadata log replayed: {} records, {} topics", applied, image->topics.size());
+  auto snapshot = load_newest_snapshot(dir, *image);
+  if (!snapshot) return snapshot.error();
+  const int64_t log_start = c->log_->log_start_offset();
+  const int64_t log_end = c->log_->end_offset();
+  const int64_t snapshot_end = *snapshot ? (*snapshot)->file.end_offset : 0;
+  if (log_start > snapshot_end)
+    return storage::StorageError::make(
+        storage::StorageErrorKind::not_found,
+        fmt::format("the metadata log in {} starts at offset {}, but no usable snapshot "
+                    "(*{}) there covers the offsets before it; starting would lose metadata. "
+                    "Restore the directory from a backup, or remove it to start empty",
+                    dir.string(), log_start, kSnapshotSuffix));
+  if (snapshot_end > log_end)
+    return storage::StorageError::make(
+        storage::StorageErrorKind::corrupt_batch,
+        fmt::format("the metadata snapshot {} goes past the end of the metadata log in {} "
+                    "(offset {}): the log lost records that were committed",
+                    (*snapshot)->file.path.filename().string(), dir.string(), log_end));
+  auto replayed =
+      c->log_->replay_from(snapshot_end, [&](int64_t offset, const MetadataRecord& record) {
+        if (auto problem = apply_metadata_record(*image, record); !problem.empty())
+          spdlog::warn("metadata log offset {}: skipping a record: {}", offset, problem);
+        image->offset = offset;
+        return storage::StorageError{};
+      });
+  if (!replayed) return replayed.error();
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - started)
+                      .count();
+  if (*snapshot)
+    spdlog::info(
+        "metadata loaded in {} ms: snapshot {} ({} records), then {} log records from offset "
+        "{}; {} topics",
+        ms, (*snapshot)->file.path.filename().string(), (*snapshot)->records, replayed->records,
+        snapshot_end, image->topics.size());
+  else
+    spdlog::info("metadata log replayed in {} ms: {} records from offset {}, {} topics", ms,
+                 replayed->records, log_start, image->topics.size());
+  // The tail replayed counts toward the next snapshot, so a long tail is not replayed again.
+  c->bytes_since_snapshot_ = replayed->bytes;
+  c->bytes_appended_seen_ = c->log_->bytes_appended();
+  c->last_snapshot_time_ = std::chrono::steady_clock::now();
   c->image_ = image;
   c->publish_(image);
+  Controller* self = c.get();
+  c->snapshot_thread_ = std::thread([self] { self->snapshot_writer_loop(); });
   return c;
 }
 
@@ -157,7 +194,109 @@ ControllerResult Controller::commit(std::vector<MetadataRecord> records) {
   next->offset = *offset;
   image_ = next;
   publish_(image_);
+  maybe_snapshot();
   return {};
+}
+
+void Controller::maybe_snapshot() {
+  const uint64_t appended = log_->bytes_appended();
+  bytes_since_snapshot_ += appended - bytes_appended_seen_;
+  bytes_appended_seen_ = appended;
+  const auto now = std::chrono::steady_clock::now();
+  const int64_t interval = config_.metadata_log_max_snapshot_interval_ms;
+  const bool by_bytes =
+      bytes_since_snapshot_ >=
+      static_cast<uint64_t>(config_.metadata_log_max_record_bytes_between_snapshots);
+  const bool by_time =
+      interval > 0 && now - last_snapshot_time_ >= std::chrono::milliseconds(interval);
+  if (!by_bytes && !by_time) return;
+  bytes_since_snapshot_ = 0;
+  last_snapshot_time_ = now;
+  {
+    std::lock_guard lock(snapshot_mu_);
+    // A snapshot still waiting is replaced: the newer image covers it.
+    snapshot_pending_ = image_;
+  }
+  snapshot_cv_.notify_all();
+}
+
+void Controller::snapshot_writer_loop() {
+  for (;;) {
+    std::shared_ptr<const MetadataImage> image;
+    {
+      std::unique_lock lock(snapshot_mu_);
+      snapshot_cv_.wait(lock, [this] { return snapshot_stop_ || snapshot_pending_ != nullptr; });
+      if (!snapshot_pending_) return;
+      image = std::move(snapshot_pending_);
+      snapshot_pending_.reset();
+      snapshot_busy_ = true;
+    }
+    write_snapshot_and_trim(*image);
+    {
+      std::lock_guard lock(snapshot_mu_);
+      snapshot_busy_ = false;
+    }
+    snapshot_cv_.notify_all();
+  }
+}
+
+void Controller::write_snapshot_and_trim(const MetadataImage& image) {
+  const std::filesystem::path& dir = log_->dir();
+  const auto started = std::chrono::steady_clock::now();
+  auto written = write_snapshot(dir, image);
+  if (!written) {
+    spdlog::error("metadata snapshot at offset {} not written: {}", image.offset + 1,
+                  written.error().message());
+    return;
+  }
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - started)
+                      .count();
+  {
+    std::lock_guard lock(snapshot_mu_);
+    ++snapshots_written_;
+  }
+  spdlog::info("metadata snapshot {} written: end offset {}, {} records, {} bytes, {} ms",
+               written->file.path.filename().string(), written->file.end_offset, written->records,
+               written->bytes, ms);
+  // The newest two are kept, and the log from the older one on, so that a damaged newest
+  // snapshot still leaves a complete image to start from.
+  auto oldest = remove_old_snapshots(dir, 2);
+  if (!oldest) {
+    spdlog::error("old metadata snapshots not removed: {}", oldest.error().message());
+    return;
+  }
+  if (!*oldest) return;
+  const size_t segments = log_->segment_count();
+  auto start = log_->delete_before(**oldest);
+  if (!start) {
+    spdlog::error("metadata log not trimmed below offset {}: {}", **oldest,
+                  start.error().message());
+    return;
+  }
+  if (const size_t left = log_->segment_count(); left < segments)
+    spdlog::info("metadata log trimmed: {} segments deleted, log start offset {}", segments - left,
+                 *start);
+}
+
+void Controller::stop_snapshot_writer() {
+  {
+    std::lock_guard lock(snapshot_mu_);
+    snapshot_stop_ = true;
+  }
+  snapshot_cv_.notify_all();
+  if (snapshot_thread_.joinable()) snapshot_thread_.join();
+}
+
+void Controller::wait_for_snapshots() {
+  std::unique_lock lock(snapshot_mu_);
+  snapshot_cv_.wait(
+      lock, [this] { return !snapshot_busy_ && (snapshot_pending_ == nullptr || snapshot_stop_); });
+}
+
+size_t Controller::snapshots_written() const {
+  std::lock_guard lock(snapshot_mu_);
+  return snapshots_written_;
 }
 
 ControllerResult Controller::check_topic_name(const std::string& name,
@@ -509,6 +648,7 @@ std::optional<int64_t> Controller::next_producer_id(std::string& error) {
 }
 
 storage::StorageError Controller::close() {
+  stop_snapshot_writer();
   std::lock_guard lock(mu_);
   return log_->close();
 }

@@ -2,8 +2,17 @@
 // against the current image, appends the records that carry it out as one batch (fsynced),
 // applies them, and publishes the new image. Operations are serialized by one mutex; they
 // are rare and short (one small fsync), so the data path never waits on them.
+//
+// Snapshots: after a commit that brings the bytes appended since the last snapshot to
+// metadata.log.max.record.bytes.between.snapshots, or when the last one is older than
+// metadata.log.max.snapshot.interval.ms, the committed image (immutable, so no copy is taken)
+// goes to a writer thread, which writes it (metadata_snapshot.h), keeps the newest two
+// snapshots and deletes the log segments below the older of them. At open, the newest usable
+// snapshot is loaded and only the log after it is replayed.
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -12,6 +21,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/config/broker_config.h"
@@ -58,7 +68,9 @@ class Controller {
   // partition logs from it and then serves it.
   using Publish = std::function<void(std::shared_ptr<const MetadataImage>)>;
 
-  // Replays `log` on top of `base` (cluster id, brokers) and publishes the result.
+  // Loads the newest usable snapshot in the log's directory and replays the log after it
+  // on top of `base` (cluster id, brokers), and publishes the result. Fails when the log
+  // starts above offset 0 and no usable snapshot covers the offsets below its start.
   static storage::Result<std::unique_ptr<Controller>> open(const config::BrokerConfig& config,
                                                            std::unique_ptr<MetadataLog> log,
                                                            MetadataImage base, Publish publish);
@@ -84,6 +96,11 @@ class Controller {
   // The layers a topic's settings fall back to, from `image`.
   config::BrokerLayers broker_layers(const MetadataImage& image) const;
 
+  // Blocks until the snapshot writer has written every snapshot handed to it.
+  void wait_for_snapshots();
+  size_t snapshots_written() const;
+
+  // Stops the snapshot writer (after it finishes a snapshot under way) and closes the log.
   storage::StorageError close();
 
  private:
@@ -91,6 +108,11 @@ class Controller {
   // Appends, applies and publishes; the caller holds mu_.
   ControllerResult commit(std::vector<MetadataRecord> records);
   ControllerResult check_topic_name(const std::string& name, const MetadataImage& image) const;
+  // After a commit (mu_ held): hands the image to the snapshot writer when one is due.
+  void maybe_snapshot();
+  void snapshot_writer_loop();
+  void write_snapshot_and_trim(const MetadataImage& image);
+  void stop_snapshot_writer();
 
   const config::BrokerConfig& config_;
   std::unique_ptr<MetadataLog> log_;
@@ -99,6 +121,20 @@ class Controller {
   std::shared_ptr<const MetadataImage> image_;
   int64_t producer_ids_next_ = 0;  // next id of the reserved block
   int64_t producer_ids_end_ = 0;   // end of the reserved block
+
+  // Snapshot policy, under mu_: log bytes not yet covered by a snapshot request.
+  uint64_t bytes_since_snapshot_ = 0;
+  uint64_t bytes_appended_seen_ = 0;  // log_->bytes_appended() at the last commit
+  std::chrono::steady_clock::time_point last_snapshot_time_;
+
+  // The snapshot writer, under snapshot_mu_.
+  mutable std::mutex snapshot_mu_;
+  std::condition_variable snapshot_cv_;
+  std::shared_ptr<const MetadataImage> snapshot_pending_;
+  bool snapshot_busy_ = false;
+  bool snapshot_stop_ = false;
+  size_t snapshots_written_ = 0;
+  std::thread snapshot_thread_;
 };
 
 // Kafka's topic name rules: 1..249 characters of [a-zA-Z0-9._-], not "." or "..".

@@ -104,6 +104,9 @@ std::string apply_metadata_record(MetadataImage& image, const MetadataRecord& re
               (*target)[r.name] = *r.value;
             else
               target->erase(r.name);
+            // A broker left without settings has no entry, as a snapshot rebuilds it.
+            for (auto it = image.broker_configs.begin(); it != image.broker_configs.end();)
+              it = it->second.empty() ? image.broker_configs.erase(it) : std::next(it);
             return {};
           },
           [&](const protocol::MetadataRemoveTopicRecord& r) -> std::string {

@@ -2,9 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "core/record/record_batch.h"
+#include "server/cluster/metadata_snapshot.h"
 #include "server/storage/partition_log.h"
 
 namespace kfk::server {
@@ -17,11 +19,13 @@ MetadataLog::MetadataLog(std::unique_ptr<storage::PartitionLog> log) : log_(std:
 MetadataLog::~MetadataLog() = default;
 
 storage::Result<std::unique_ptr<MetadataLog>> MetadataLog::open(
-    const std::filesystem::path& log_dir) {
+    const std::filesystem::path& log_dir, int32_t segment_bytes) {
   storage::PartitionLogOptions options;
   options.dir = log_dir / fmt::format("{}-0", kMetadataTopic);
-  // Small segments; the log is read whole at every start and never deleted by time.
-  options.config.segment_bytes = 16 << 20;
+  // Before the partition log, which would drop them silently as its own .tmp files.
+  if (auto e = remove_unfinished_snapshots(options.dir); !e.ok()) return e;
+  // Never deleted by time or size: only segments that a snapshot covers go (delete_before).
+  options.config.segment_bytes = segment_bytes;
   options.config.retention_ms = -1;
   options.config.retention_bytes = -1;
   options.config.flush_messages = 1;
@@ -31,7 +35,14 @@ storage::Result<std::unique_ptr<MetadataLog>> MetadataLog::open(
 }
 
 StorageError MetadataLog::replay(const Visitor& visit) const {
-  int64_t offset = log_->log_start_offset();
+  auto stats = replay_from(log_->log_start_offset(), visit);
+  return stats ? StorageError{} : stats.error();
+}
+
+storage::Result<MetadataLog::ReplayStats> MetadataLog::replay_from(int64_t from,
+                                                                   const Visitor& visit) const {
+  ReplayStats stats;
+  int64_t offset = std::max(from, log_->log_start_offset());
   const int64_t end = log_->log_end_offset();
   while (offset < end) {
     auto chunk = log_->read_bytes(offset, 1 << 20, true, storage::ReadLimit::log_end);
@@ -47,6 +58,7 @@ StorageError MetadataLog::replay(const Visitor& visit) const {
         return StorageError::make(StorageErrorKind::corrupt_batch,
                                   fmt::format("metadata log batch at offset {}: {}",
                                               batch->base_offset(), err.message()));
+      stats.bytes += batch->bytes().size();
       for (const auto& r : records.records) {
         if (r.offset < offset) continue;
         std::string error;
@@ -56,6 +68,7 @@ StorageError MetadataLog::replay(const Visitor& visit) const {
               StorageErrorKind::corrupt_batch,
               fmt::format("metadata record at offset {}: {}", r.offset, error));
         if (auto e = visit(r.offset, *rec); !e.ok()) return e;
+        ++stats.records;
       }
       offset = batch->next_offset();
       progressed = true;
@@ -64,7 +77,7 @@ StorageError MetadataLog::replay(const Visitor& visit) const {
       return StorageError::make(StorageErrorKind::corrupt_batch,
                                 fmt::format("metadata log: no whole batch at offset {}", offset));
   }
-  return {};
+  return stats;
 }
 
 storage::Result<int64_t> MetadataLog::append(std::span<const MetadataRecord> records) {
@@ -83,10 +96,21 @@ storage::Result<int64_t> MetadataLog::append(std::span<const MetadataRecord> rec
     return StorageError::make(StorageErrorKind::invalid_argument,
                               fmt::format("metadata log append: {}", result.error_message));
   if (auto e = log_->flush(); !e.ok()) return e;
+  bytes_appended_ += batch.size();
   return result.last_offset;
 }
 
+storage::Result<int64_t> MetadataLog::delete_before(int64_t offset) {
+  return log_->delete_records_before(std::min(offset, log_->log_end_offset()));
+}
+
+const std::filesystem::path& MetadataLog::dir() const { return log_->dir(); }
+
+int64_t MetadataLog::log_start_offset() const { return log_->log_start_offset(); }
+
 int64_t MetadataLog::end_offset() const { return log_->log_end_offset(); }
+
+size_t MetadataLog::segment_count() const { return log_->segment_count(); }
 
 StorageError MetadataLog::close() { return log_->close(); }
 
