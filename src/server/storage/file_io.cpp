@@ -104,6 +104,14 @@ StorageError fsync_dir(const fs::path& dir) {
   return fsync_file((*handle)->fd(), dir);
 }
 
+StorageError sync_file_system(const fs::path& dir) {
+  auto handle = FileHandle::open(dir, O_RDONLY | O_DIRECTORY);
+  if (!handle) return handle.error();
+  if (::syncfs((*handle)->fd()) != 0)
+    return StorageError::io(fmt::format("syncfs {}", dir.string()), errno);
+  return {};
+}
+
 Result<std::vector<uint8_t>> read_file(const fs::path& path, size_t max_bytes) {
   auto handle = FileHandle::open(path, O_RDONLY);
   if (!handle) return handle.error();

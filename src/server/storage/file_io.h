@@ -56,6 +56,13 @@ StorageError truncate_file(int fd, uint64_t size, const fs::path& path_for_error
 Result<uint64_t> file_size(int fd, const fs::path& path_for_errors);
 // fsync on the directory itself, so that created, renamed and removed entries are durable.
 StorageError fsync_dir(const fs::path& dir);
+// syncfs(2) of the file system holding `dir`: everything written there, data and names, is
+// durable when it returns. One call instead of an fsync per file at shutdown.
+StorageError sync_file_system(const fs::path& dir);
+
+// How a flush makes what it wrote durable: an fsync of each file and directory it touched,
+// or none, because the caller syncs the whole file system afterwards (sync_file_system).
+enum class SyncMode : uint8_t { each_file, by_caller };
 
 // Reads a whole (small) file; fails when it is larger than max_bytes.
 Result<std::vector<uint8_t>> read_file(const fs::path& path, size_t max_bytes);

@@ -164,9 +164,10 @@ StorageError IndexFile::truncate_entries(size_t count) {
   return {};
 }
 
-StorageError IndexFile::flush() {
+StorageError IndexFile::flush(SyncMode mode) {
   if (!dirty_) return {};
-  if (auto e = fsync_file(fd_, path_); !e.ok()) return e;
+  if (mode == SyncMode::each_file)
+    if (auto e = fsync_file(fd_, path_); !e.ok()) return e;
   dirty_ = false;
   if (!writable_) close_fd();
   return {};

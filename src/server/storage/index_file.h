@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <filesystem>
 
+#include "server/storage/file_io.h"
 #include "server/storage/storage_error.h"
 
 namespace kfk::storage {
@@ -39,8 +40,9 @@ class IndexFile {
   StorageError resize(size_t max_bytes, bool writable);
   // Shrinks the file to the used entries and makes it read-only.
   StorageError trim() { return resize(entries_ * entry_size_, false); }
-  // fsync of entries written and length changes since the last flush.
-  StorageError flush();
+  // fsync of entries written and length changes since the last flush (none with
+  // SyncMode::by_caller: the caller syncs the file system).
+  StorageError flush(SyncMode mode = SyncMode::each_file);
   // Unmaps and closes; the entries stay on disk.
   void close();
   // Unmaps, closes and unlinks.

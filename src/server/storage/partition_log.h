@@ -251,8 +251,10 @@ class PartitionLog {
   // Applies new settings (the next roll and retention use them).
   StorageError update_config(const LogConfig& config);
 
-  // Flushes and closes the files. Later calls fail with `closed`.
-  StorageError close();
+  // Flushes and closes the files. Later calls fail with `closed`. With SyncMode::by_caller
+  // nothing is fsynced: the recovery point is the log end only once the caller has synced the
+  // file system (sync_file_system), as the log manager's shutdown does.
+  StorageError close(SyncMode mode = SyncMode::each_file);
   // Closes, renames the directory to <topic>-<partition>.<id>-delete and deletes it.
   StorageError remove();
 
@@ -276,7 +278,8 @@ class PartitionLog {
 
   // partition_log_maintenance.cpp
   StorageError roll_locked(int64_t new_base, int64_t now_ms);
-  StorageError flush_locked(int64_t now_ms, bool snapshot = true);
+  StorageError flush_locked(int64_t now_ms, bool snapshot = true,
+                            SyncMode mode = SyncMode::each_file);
   StorageError delete_segment_locked(std::map<int64_t, std::unique_ptr<Segment>>::iterator it);
   void move_log_start_locked(int64_t offset);
 

@@ -53,16 +53,17 @@ StorageError PartitionLog::roll(int64_t now_ms) {
   return roll_locked(log_end_locked(), now_or_clock(now_ms));
 }
 
-StorageError PartitionLog::flush_locked(int64_t now_ms, bool snapshot) {
+StorageError PartitionLog::flush_locked(int64_t now_ms, bool snapshot, SyncMode mode) {
   const int64_t log_end = log_end_locked();
   for (auto& [base, seg] : segments_)
-    if (auto e = seg->flush(); !e.ok()) return e;
+    if (auto e = seg->flush(mode); !e.ok()) return e;
   if (dir_dirty_) {
-    if (auto e = fsync_dir(dir_); !e.ok()) return e;
+    if (mode == SyncMode::each_file)
+      if (auto e = fsync_dir(dir_); !e.ok()) return e;
     dir_dirty_ = false;
   }
   if (snapshot) {
-    if (auto e = producers_.take_snapshot(true); !e.ok()) return e;
+    if (auto e = producers_.take_snapshot(mode == SyncMode::each_file); !e.ok()) return e;
     std::set<int64_t> bases;
     for (const auto& [base, seg] : segments_) bases.insert(base);
     if (auto e = producers_.remove_stray_snapshots(bases); !e.ok()) return e;
@@ -252,12 +253,12 @@ StorageError PartitionLog::update_config(const LogConfig& config) {
   return {};
 }
 
-StorageError PartitionLog::close() {
+StorageError PartitionLog::close(SyncMode mode) {
   std::lock_guard lock(mu_);
   if (closed_) return {};
-  StorageError result = flush_locked(wall_clock_ms());
+  StorageError result = flush_locked(wall_clock_ms(), true, mode);
   for (auto& [base, seg] : segments_)
-    if (auto e = seg->close(); !e.ok() && result.ok()) result = e;
+    if (auto e = seg->close(mode); !e.ok() && result.ok()) result = e;
   segments_.clear();
   closed_ = true;
   return result;

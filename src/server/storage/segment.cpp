@@ -253,14 +253,15 @@ StorageError Segment::append(std::span<const uint8_t> bytes, std::span<const Bat
   return {};
 }
 
-StorageError Segment::flush() {
+StorageError Segment::flush(SyncMode mode) {
   if (unflushed_) {
-    if (auto e = fsync_file(log_->fd(), log_->path()); !e.ok()) return e;
+    if (mode == SyncMode::each_file)
+      if (auto e = fsync_file(log_->fd(), log_->path()); !e.ok()) return e;
     unflushed_ = false;
   }
   if (closed_) return {};
-  if (auto e = offset_index_.file().flush(); !e.ok()) return e;
-  return time_index_.file().flush();
+  if (auto e = offset_index_.file().flush(mode); !e.ok()) return e;
+  return time_index_.file().flush(mode);
 }
 
 Result<uint64_t> Segment::truncate_to(int64_t offset) {
@@ -282,12 +283,12 @@ Result<uint64_t> Segment::truncate_to(int64_t offset) {
   return removed;
 }
 
-StorageError Segment::close() {
+StorageError Segment::close(SyncMode mode) {
   if (closed_) return {};
   StorageError result;
   if (active_) result = make_inactive();
-  if (auto e = offset_index_.file().flush(); result.ok() && !e.ok()) result = e;
-  if (auto e = time_index_.file().flush(); result.ok() && !e.ok()) result = e;
+  if (auto e = offset_index_.file().flush(mode); result.ok() && !e.ok()) result = e;
+  if (auto e = time_index_.file().flush(mode); result.ok() && !e.ok()) result = e;
   offset_index_.file().close();
   time_index_.file().close();
   closed_ = true;

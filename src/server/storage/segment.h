@@ -94,8 +94,8 @@ class Segment {
   // `bytes` with positions relative to the start of `bytes`. Either all bytes are written or
   // none (a failed write is cut back off).
   StorageError append(std::span<const uint8_t> bytes, std::span<const BatchInfo> batches);
-  // fsync of the log and both indexes.
-  StorageError flush();
+  // fsync of the log and both indexes (none with SyncMode::by_caller).
+  StorageError flush(SyncMode mode = SyncMode::each_file);
   // Removes the batches whose last offset is >= offset (a batch holding offset goes whole).
   // Returns the bytes removed.
   Result<uint64_t> truncate_to(int64_t offset);
@@ -123,7 +123,7 @@ class Segment {
 
   // Writes the final time index entry and trims the indexes when active, then closes the
   // index files. The log descriptor stays open for slices already handed out.
-  StorageError close();
+  StorageError close(SyncMode mode = SyncMode::each_file);
   // Renames the files to <name>.deleted, then unlinks them.
   StorageError remove();
 
