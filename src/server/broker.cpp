@@ -182,6 +182,7 @@ std::string Broker::open_storage(MetadataImage base) {
   for (const auto& d : config_.log_dirs) options.log_dirs.emplace_back(d);
   options.default_config =
       storage::log_config_from(config_.log_defaults, config_.producer_id_expiration_ms);
+  options.recovery_threads = config_.num_recovery_threads_per_data_dir;
   options.config_for = [this, image](const storage::TopicPartition& tp) {
     if (const TopicState* topic = image->find_topic(tp.topic)) return log_config(*image, *topic);
     return storage::log_config_from(config_.log_defaults, config_.producer_id_expiration_ms);

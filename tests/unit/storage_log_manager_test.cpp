@@ -146,3 +146,42 @@ TEST_CASE("storage: a partition log takes appends and reads from several threads
   }
   CHECK(batches == kThreads * kPerThread);
 }
+
+TEST_CASE("storage: several recovery threads open every partition of a log dir") {
+  TempDir tmp;
+  std::vector<fs::path> dirs = {tmp.path() / "d1"};
+  constexpr int kPartitions = 40;
+  {
+    auto m = open_manager(dirs);
+    for (int p = 0; p < kPartitions; ++p) {
+      auto log = m->create_partition({"many", p}, LogConfig{});
+      REQUIRE(log);
+      produce(**log, 1 + p % 7);
+    }
+  }
+  // An unclean start, with a torn tail in every third partition.
+  fs::remove(dirs[0] / std::string(kCleanShutdownFile));
+  for (int p = 0; p < kPartitions; p += 3) {
+    fs::path log = dirs[0] / ("many-" + std::to_string(p)) / "00000000000000000000.log";
+    fs::resize_file(log, fs::file_size(log) - 7);
+  }
+  LogManagerOptions o;
+  o.log_dirs = dirs;
+  o.recovery_threads = 4;
+  std::atomic<int> config_calls{0};
+  o.config_for = [&](const TopicPartition&) {
+    ++config_calls;
+    return LogConfig{};
+  };
+  auto m = LogManager::open(o);
+  REQUIRE_MESSAGE(m, m.error().message());
+  CHECK(config_calls == kPartitions);
+  CHECK((*m)->partitions().size() == kPartitions);
+  for (int p = 0; p < kPartitions; ++p) {
+    auto log = (*m)->partition({"many", p});
+    REQUIRE(log);
+    const int batches = 1 + p % 7 - (p % 3 == 0 ? 1 : 0);  // the torn last batch is cut
+    CHECK(log->log_end_offset() == 3 * batches);
+    CHECK(log->load_summary().segments_recovered == 1);
+  }
+}

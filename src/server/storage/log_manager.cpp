@@ -4,6 +4,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
+#include <optional>
+#include <thread>
 
 namespace kfk::storage {
 
@@ -66,6 +69,8 @@ StorageError LogManager::load_dir(size_t index, int64_t now_ms) {
     if (tp && tp->topic != kMetadataLogTopic) partition_dirs.push_back(de.path());
   }
 
+  std::vector<PartitionLogOptions> to_open;
+  to_open.reserve(partition_dirs.size());
   for (const fs::path& pdir : partition_dirs) {
     TopicPartition tp = *parse_partition_dir_name(pdir.filename().string());
     std::lock_guard lock(mu_);
@@ -74,7 +79,7 @@ StorageError LogManager::load_dir(size_t index, int64_t now_ms) {
           StorageErrorKind::invalid_argument,
           fmt::format("partition {} is in two log dirs: {} and {}", to_string(tp),
                       options_.log_dirs[logs_[tp].dir].string(), dir.string()));
-    PartitionLogOptions po;
+    PartitionLogOptions& po = to_open.emplace_back();
     po.dir = pdir;
     po.config = options_.config_for ? options_.config_for(tp) : options_.default_config;
     if (auto it = recovery_points->find(tp); it != recovery_points->end())
@@ -84,8 +89,26 @@ StorageError LogManager::load_dir(size_t index, int64_t now_ms) {
     po.clean_shutdown = clean;
     po.strict_new_producers = options_.strict_new_producers;
     po.now_ms = now_ms;
-    auto log = PartitionLog::open(po);
+  }
+  // Partitions open independently, so several threads share the work (after a crash, mostly
+  // reading and CRC-checking the tails of the logs).
+  std::vector<std::optional<Result<std::unique_ptr<PartitionLog>>>> opened(to_open.size());
+  std::atomic<size_t> next{0};
+  auto open_some = [&] {
+    for (size_t i; (i = next.fetch_add(1)) < to_open.size();)
+      opened[i] = PartitionLog::open(to_open[i]);
+  };
+  const size_t helpers =
+      std::min(to_open.size(), static_cast<size_t>(std::max(options_.recovery_threads, 1))) - 1;
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < helpers && to_open.size() > 1; ++t) threads.emplace_back(open_some);
+  open_some();
+  for (auto& t : threads) t.join();
+  for (size_t i = 0; i < to_open.size(); ++i) {
+    auto& log = *opened[i];
     if (!log) return log.error();
+    TopicPartition tp = *parse_partition_dir_name(to_open[i].dir.filename().string());
+    std::lock_guard lock(mu_);
     logs_[tp] = Entry{std::shared_ptr<PartitionLog>(std::move(log).value()), index};
   }
   // The marker vouches for one start only: from now on the logs are being written again.

@@ -36,6 +36,9 @@ struct LogManagerOptions {
   LogConfig default_config;
   bool strict_new_producers = false;
   int64_t now_ms = -1;
+  // Threads opening (and after a crash, recovering) the partitions of one log dir at start:
+  // num.recovery.threads.per.data.dir. config_for is called from them.
+  int recovery_threads = 1;
 };
 
 class LogManager {
