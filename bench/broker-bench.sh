@@ -361,7 +361,10 @@ page cache is what a produce writes into).
 
 Peak broker RSS during the throughput runs: ${PEAK_RSS} MB. After the kill -9,
 $(fmt_int "$RECOVERED") of the $(fmt_int "$ACKED") acknowledged records were in the log (recovery-point checkpoint
-after the fill: ${CHECKPOINTED}; the 64 MiB written after it is the unflushed tail).
+after the fill: ${CHECKPOINTED}). Recovery trusts the segments wholly below each partition's
+recovery point and CRC-checks the rest: here each partition's active segment (the log is not
+fsynced by default, so the recovery point moves at segment rolls), with the 64 MiB written
+after the checkpoint at its end.
 <!-- broker-bench:end -->
 MD
 )
