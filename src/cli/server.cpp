@@ -44,6 +44,18 @@ void add_config_options(CLI::App& cmd, ServerOptions& o) {
       ->type_name("KEY=VALUE");
 }
 
+// What to do about a broker that did not start, from what failed.
+std::string start_failure_hint(const std::string& error) {
+  if (error.find("metadata log") != std::string::npos)
+    return "the metadata log (topics and configs) is damaged or incomplete: restore the "
+           "directory named above from a backup, or move it away to start without topics";
+  if (error.find("log dirs") != std::string::npos ||
+      error.find("__consumer_offsets") != std::string::npos)
+    return "check that log.dirs exist, are writable and have free space; the partition at "
+           "fault is named above";
+  return "check listeners and log.dirs; another process may hold the port";
+}
+
 void run_start(const ServerOptions& o) {
   config::BrokerConfig cfg = load_config(o, "kfk server start");
   // SIGINT and SIGTERM are taken by sigwait() below; block them before any thread starts so
@@ -56,8 +68,7 @@ void run_start(const ServerOptions& o) {
 
   server::Broker broker(cfg);
   if (auto err = broker.start(); !err.empty())
-    throw CliError(ExitCode::error, "kfk server start: " + err,
-                   "check listeners and log.dirs; another process may hold the port");
+    throw CliError(ExitCode::error, "kfk server start: " + err, start_failure_hint(err));
   const auto ports = broker.bound_ports();
   std::string where;
   for (size_t i = 0; i < cfg.listeners.size(); ++i) {

@@ -138,6 +138,7 @@ def test_snapshots_trim_the_log_and_restarts_keep_the_topics(make_broker):
                          capture_output=True, text=True, timeout=60)
     assert out.returncode != 0
     assert metadata_dir(b) in out.stderr and "no usable snapshot" in out.stderr, out.stderr
+    assert "restore the directory" in out.stderr and "hold the port" not in out.stderr, out.stderr
 
 
 def test_kill_while_a_snapshot_is_written(make_broker):
