@@ -52,7 +52,11 @@ StorageError LogManager::load_dir(size_t index, int64_t now_ms) {
   const fs::path marker = dir / kCleanShutdownFile;
   const bool clean = fs::exists(marker, ec);
 
-  std::vector<fs::path> partition_dirs;
+  struct PartitionDir {
+    TopicPartition tp;
+    fs::path path;
+  };
+  std::vector<PartitionDir> partition_dirs;
   auto entries = list_dir(dir);
   if (!entries) return entries.error();
   for (const auto& de : *entries) {
@@ -66,13 +70,12 @@ StorageError LogManager::load_dir(size_t index, int64_t now_ms) {
     }
     // The metadata log lives in a log dir too, but the controller owns it.
     auto tp = parse_partition_dir_name(name);
-    if (tp && tp->topic != kMetadataLogTopic) partition_dirs.push_back(de.path());
+    if (tp && tp->topic != kMetadataLogTopic) partition_dirs.push_back({*tp, de.path()});
   }
 
   std::vector<PartitionLogOptions> to_open;
   to_open.reserve(partition_dirs.size());
-  for (const fs::path& pdir : partition_dirs) {
-    TopicPartition tp = *parse_partition_dir_name(pdir.filename().string());
+  for (const auto& [tp, pdir] : partition_dirs) {
     std::lock_guard lock(mu_);
     if (logs_.contains(tp))
       return StorageError::make(
@@ -98,18 +101,18 @@ StorageError LogManager::load_dir(size_t index, int64_t now_ms) {
     for (size_t i; (i = next.fetch_add(1)) < to_open.size();)
       opened[i] = PartitionLog::open(to_open[i]);
   };
-  const size_t helpers =
-      std::min(to_open.size(), static_cast<size_t>(std::max(options_.recovery_threads, 1))) - 1;
+  const size_t workers =
+      std::min(to_open.size(), static_cast<size_t>(std::max(options_.recovery_threads, 1)));
   std::vector<std::thread> threads;
-  for (size_t t = 0; t < helpers && to_open.size() > 1; ++t) threads.emplace_back(open_some);
+  for (size_t t = 1; t < workers; ++t) threads.emplace_back(open_some);
   open_some();
   for (auto& t : threads) t.join();
   for (size_t i = 0; i < to_open.size(); ++i) {
     auto& log = *opened[i];
     if (!log) return log.error();
-    TopicPartition tp = *parse_partition_dir_name(to_open[i].dir.filename().string());
     std::lock_guard lock(mu_);
-    logs_[tp] = Entry{std::shared_ptr<PartitionLog>(std::move(log).value()), index};
+    logs_[partition_dirs[i].tp] =
+        Entry{std::shared_ptr<PartitionLog>(std::move(log).value()), index};
   }
   // The marker vouches for one start only: from now on the logs are being written again.
   if (clean) {
