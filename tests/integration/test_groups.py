@@ -316,3 +316,41 @@ def test_admin_describe_delete_and_offset_records(make_broker):
     assert keys, "nothing in __consumer_offsets"
     versions = {int.from_bytes(k[:2], "big") for k in keys}
     assert versions <= {0, 1, 2} and 1 in versions and 2 in versions
+
+
+def offset_commit_v2(bootstrap, group, topic, partition, offset, retention_ms):
+    """A raw OffsetCommit v2 (the versions that carry retention_time_ms) from a client that
+    only stores offsets (generation -1, no member). Returns the partition's error code."""
+    from kafka_wire import Wire, array, i32, i64, string
+    conn = Wire(bootstrap)
+    try:
+        body = (string(group) + i32(-1) + string("") + i64(retention_ms) +
+                array([(topic, [(partition, offset)])],
+                      lambda t: string(t[0]) + array(t[1], lambda p: i32(p[0]) + i64(p[1]) +
+                                                     string(None))))
+        r = conn.call(8, 2, body)
+        topics = r.array(lambda r: (r.string(), r.array(lambda r: (r.i32(), r.i16()))))
+        return topics[0][1][0][1]
+    finally:
+        conn.close()
+
+
+def test_offset_commit_retention_time_expires_offsets(make_broker):
+    # OffsetCommit v2-4 may ask for a retention of its own: those offsets expire that long
+    # after the commit, also across a restart; -1 keeps offsets.retention.minutes (a week).
+    fast = ("--set", "offsets.retention.check.interval.ms=200")
+    broker = make_broker(*fast).start()
+    create_topic(broker.bootstrap, "kept", 1)
+    assert offset_commit_v2(broker.bootstrap, "short-lived", "kept", 0, 5, 4000) == 0
+    assert offset_commit_v2(broker.bootstrap, "long-lived", "kept", 0, 7, -1) == 0
+    assert committed(broker.bootstrap, "short-lived", "kept", 1) == {0: 5}
+    broker.stop()
+    broker.start()
+    assert committed(broker.bootstrap, "short-lived", "kept", 1) == {0: 5}
+    wait_for(lambda: committed(broker.bootstrap, "short-lived", "kept", 1) == {0: -1001},
+             timeout=30, what="the offset committed with a 4 s retention expired", interval=0.5)
+    assert committed(broker.bootstrap, "long-lived", "kept", 1) == {0: 7}
+    broker.stop()
+    broker.start()
+    assert committed(broker.bootstrap, "short-lived", "kept", 1) == {0: -1001}
+    assert committed(broker.bootstrap, "long-lived", "kept", 1) == {0: 7}

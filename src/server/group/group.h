@@ -82,7 +82,8 @@ struct CommittedOffset {
   int32_t leader_epoch = -1;
   std::string metadata;
   int64_t commit_timestamp_ms = -1;
-  int64_t expire_timestamp_ms = -1;  // only from old (v1) records
+  // From OffsetCommit v2-4's retention_time_ms (kept in offset commit value v1); -1: none.
+  int64_t expire_timestamp_ms = -1;
 };
 
 struct TopicPartitionKey {

@@ -789,6 +789,10 @@ std::vector<ErrorCode> GroupCoordinator::commit_offsets(const CommitRequest& req
     c.leader_epoch = p.leader_epoch;
     c.metadata = p.metadata.value_or("");
     c.commit_timestamp_ms = now;
+    if (req.retention_time_ms != -1)
+      c.expire_timestamp_ms = req.retention_time_ms > INT64_MAX - now
+                                  ? INT64_MAX
+                                  : std::max<int64_t>(now + req.retention_time_ms, 0);
     records.push_back({offset_commit_key(req.group_id, p.tp), offset_commit_value(c)});
     accepted.emplace_back(p.tp, std::move(c));
   }

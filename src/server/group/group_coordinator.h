@@ -76,6 +76,9 @@ struct CommitRequest {
   int32_t generation_id = -1;
   std::string member_id;
   std::optional<std::string> group_instance_id;
+  // OffsetCommit v2-4's retention_time_ms: -1 keeps the broker's offsets.retention.minutes;
+  // another value makes the offsets expire that long after the commit, as Kafka does.
+  int64_t retention_time_ms = -1;
   struct Partition {
     TopicPartitionKey tp;
     int64_t offset = -1;

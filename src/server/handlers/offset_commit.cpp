@@ -16,6 +16,7 @@ asio::awaitable<void> OffsetCommitHandler::handle(RequestContext& ctx, const Req
   commit.generation_id = req.generation_id_or_member_epoch;
   commit.member_id = req.member_id;
   commit.group_instance_id = req.group_instance_id;
+  commit.retention_time_ms = req.retention_time_ms;  // -1 unless v2-4 sets it
 
   // Partitions of topics that do not exist are answered here; the rest go to the group.
   struct Slot {
