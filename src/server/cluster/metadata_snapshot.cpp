@@ -27,10 +27,6 @@ constexpr size_t kMaxBatchBytes = 512 * 1024;
 // A snapshot is read whole into memory; far above any image kfk can hold.
 constexpr size_t kMaxSnapshotBytes = size_t{1} << 31;
 
-bool ends_with(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
-
 template <class T>
 bool parse_digits(std::string_view text, T& out) {
   if (text.empty()) return false;
@@ -62,7 +58,7 @@ std::string snapshot_file_name(int64_t end_offset, int32_t epoch) {
 std::optional<SnapshotFile> parse_snapshot_file_name(const fs::path& path) {
   const std::string name = path.filename().string();
   // 20 digits, '-', 10 digits, suffix.
-  if (name.size() != 31 + kSnapshotSuffix.size() || !ends_with(name, kSnapshotSuffix) ||
+  if (name.size() != 31 + kSnapshotSuffix.size() || !name.ends_with(kSnapshotSuffix) ||
       name[20] != '-')
     return std::nullopt;
   SnapshotFile file;
@@ -235,7 +231,7 @@ storage::StorageError remove_unfinished_snapshots(const fs::path& dir) {
   }
   const std::string tmp_suffix = std::string(kSnapshotSuffix) + std::string(storage::kTmpSuffix);
   for (const auto& entry : *entries) {
-    if (!ends_with(entry.path().filename().string(), tmp_suffix)) continue;
+    if (!entry.path().filename().string().ends_with(tmp_suffix)) continue;
     spdlog::info("removing the unfinished metadata snapshot {}", entry.path().string());
     if (auto e = storage::remove_file(entry.path()); !e.ok()) return e;
   }
@@ -244,7 +240,6 @@ storage::StorageError remove_unfinished_snapshots(const fs::path& dir) {
 
 storage::Result<std::optional<LoadedSnapshot>> load_newest_snapshot(const fs::path& dir,
                                                                     MetadataImage& image) {
-  if (auto e = remove_unfinished_snapshots(dir); !e.ok()) return e;
   auto snapshots = list_snapshots(dir);
   if (!snapshots) return snapshots.error();
   for (auto it = snapshots->rbegin(); it != snapshots->rend(); ++it) {

@@ -59,9 +59,10 @@ struct LoadedSnapshot {
   SnapshotFile file;
   size_t records = 0;
 };
-// Removes unfinished snapshots, then applies the newest snapshot that reads
-// whole to `image` (setting image.offset to its end offset - 1). An unusable snapshot is
-// renamed to <name>.unusable with a warning naming it. nullopt when no snapshot is usable.
+// Applies the newest snapshot that reads whole to `image`, setting image.offset to its end
+// offset - 1. An unusable snapshot is renamed to <name>.unusable with a warning naming it.
+// nullopt when no snapshot is usable. Unfinished snapshots are gone by then:
+// MetadataLog::open removes them.
 storage::Result<std::optional<LoadedSnapshot>> load_newest_snapshot(
     const std::filesystem::path& dir, MetadataImage& image);
 

@@ -10,14 +10,6 @@
 
 namespace kfk::storage {
 
-namespace {
-
-bool ends_with(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
-
-}  // namespace
-
 Result<std::unique_ptr<LogManager>> LogManager::open(LogManagerOptions options) {
   if (options.log_dirs.empty())
     return StorageError::make(StorageErrorKind::invalid_argument, "no log dirs");
@@ -62,7 +54,7 @@ StorageError LogManager::load_dir(size_t index, int64_t now_ms) {
   for (const auto& de : *entries) {
     if (!de.is_directory(ec)) continue;
     std::string name = de.path().filename().string();
-    if (ends_with(name, kDeleteDirSuffix)) {
+    if (name.ends_with(kDeleteDirSuffix)) {
       std::error_code rm;
       fs::remove_all(de.path(), rm);
       if (rm) spdlog::warn("could not remove {}: {}", de.path().string(), rm.message());

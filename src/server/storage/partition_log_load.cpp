@@ -19,10 +19,6 @@ namespace kfk::storage {
 
 namespace {
 
-bool ends_with(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
-
 // The base offset of a segment file name (".log", ".index" or ".timeindex").
 std::optional<int64_t> segment_file_base(std::string_view name) {
   for (std::string_view suffix : {kLogSuffix, kIndexSuffix, kTimeIndexSuffix})
@@ -55,13 +51,13 @@ StorageError PartitionLog::handle_leftover_files(std::vector<int64_t>& log_bases
   for (const auto& de : *entries) {
     std::string name = de.path().filename().string();
     // Interrupted deletions, cleaner output never swapped in, and half-written files.
-    if (ends_with(name, kDeletedSuffix) || ends_with(name, kCleanedSuffix) ||
-        ends_with(name, kTmpSuffix)) {
+    if (name.ends_with(kDeletedSuffix) || name.ends_with(kCleanedSuffix) ||
+        name.ends_with(kTmpSuffix)) {
       if (auto e = remove_file(de.path()); !e.ok()) return e;
       ++load_summary_.leftover_files_removed;
       continue;
     }
-    if (ends_with(name, kSwapSuffix)) {
+    if (name.ends_with(kSwapSuffix)) {
       swaps.push_back(de.path());
       continue;
     }
