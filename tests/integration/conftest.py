@@ -10,7 +10,11 @@ import time
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-KFK = os.environ.get("KFK_BIN", os.path.join(ROOT, "build", "debug", "src", "cli", "kfk"))
+# KFK_BIN names the binary (make test sets it); otherwise the Release build, then the debug one.
+KFK = os.environ.get("KFK_BIN") or next(
+    (p for p in (os.path.join(ROOT, "build", d, "src", "cli", "kfk") for d in ("release", "debug"))
+     if os.path.exists(p)),
+    os.path.join(ROOT, "build", "release", "src", "cli", "kfk"))
 READY = re.compile(r"kfk broker ready: .*listening on (\S+):(\d+)")
 
 
