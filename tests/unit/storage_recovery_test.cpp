@@ -5,6 +5,7 @@
 
 #include <fstream>
 #include <random>
+#include <set>
 #include <vector>
 
 #include "server/storage/partition_log.h"
@@ -20,11 +21,13 @@ namespace fs = std::filesystem;
 namespace {
 
 std::unique_ptr<PartitionLog> open_log(const fs::path& dir, const LogConfig& config,
-                                       int64_t recovery_point, bool clean = false) {
+                                       int64_t recovery_point, bool clean = false,
+                                       int64_t log_start_offset = 0) {
   PartitionLogOptions o;
   o.dir = dir;
   o.config = config;
   o.recovery_point = recovery_point;
+  o.log_start_offset = log_start_offset;
   o.clean_shutdown = clean;
   o.now_ms = 5'000'000;
   auto log = PartitionLog::open(o);
@@ -160,40 +163,238 @@ TEST_CASE("storage: a corrupt byte in the last batch cuts it off") {
   }
 }
 
-TEST_CASE("storage: corruption inside an unflushed segment drops everything after it") {
+namespace {
+
+// Where each batch of a .log file is, read from its bytes.
+struct FileBatch {
+  size_t position = 0;
+  size_t size = 0;
+  int64_t base_offset = 0;
+  int64_t last_offset = 0;
+};
+
+std::vector<FileBatch> file_batches(const std::vector<uint8_t>& bytes) {
+  std::vector<FileBatch> out;
+  BatchIterator it(bytes);
+  while (auto b = it.next()) {
+    out.push_back({static_cast<size_t>(b->bytes().data() - bytes.data()), b->size(),
+                   b->base_offset(), b->last_offset()});
+  }
+  return out;
+}
+
+// Flips `n` bytes from `at` (xor, so every byte changes).
+void flip_bytes(const fs::path& file, size_t at, size_t n) {
+  auto bytes = read_file_bytes(file);
+  REQUIRE(at + n <= bytes.size());
+  for (size_t i = at; i < at + n; ++i) bytes[i] ^= 0xa5;
+  write_file_bytes(file, bytes);
+}
+
+// Reads the log from its start as a consumer would: batches in order, CRC-checked; a batch that
+// fails its check is asked for again (so the broker checks it), and an offset the log answers
+// CORRUPT_MESSAGE for is skipped to the end of its damaged range. Returns the offsets read.
+std::set<int64_t> read_everything(const PartitionLog& log) {
+  std::set<int64_t> offsets;
+  int64_t next = log.log_start_offset();
+  const int64_t end = log.log_end_offset();
+  int guard = 0;
+  while (next < end && ++guard < 10'000) {
+    auto r = log.read_bytes(next, 1 << 20);
+    if (r.error == kfk::protocol::ErrorCode::corrupt_message) {
+      int64_t skip_to = -1;
+      for (const DamagedRange& d : log.damaged_ranges())
+        if (d.holds(next)) skip_to = d.next_offset;
+      REQUIRE_MESSAGE(skip_to > next, "no damaged range holds offset " << next);
+      next = skip_to;
+      continue;
+    }
+    REQUIRE_MESSAGE(r.ok(), r.error_message);
+    REQUIRE(!r.bytes.empty());
+    BatchIterator it(r.bytes);
+    while (auto b = it.next()) {
+      if (!b->validate().ok()) break;  // damaged: fetch from here again
+      if (b->last_offset() < next) continue;
+      for (int64_t o = b->base_offset(); o <= b->last_offset(); ++o) offsets.insert(o);
+      next = b->next_offset();
+    }
+  }
+  REQUIRE(guard < 10'000);
+  return offsets;
+}
+
+std::set<int64_t> offset_range(int64_t from, int64_t to) {
+  std::set<int64_t> out;
+  for (int64_t o = from; o < to; ++o) out.insert(o);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("storage: 64 flipped bytes in a sealed segment cost only the batches they hit") {
   TempDir tmp;
   LogConfig config;
-  config.segment_bytes = 1000;
+  config.segment_bytes = 4000;
+  config.index_interval_bytes = 1000;
   fs::path live = tmp.path() / "t-0";
-  int64_t cut_base = 0;
-  size_t segments = 0;
-  std::vector<uint8_t> before;
+  std::vector<int64_t> bases;
+  int64_t end = 0;
   {
     auto log = open_log(live, config, 0);
-    append_n(*log, 40);
-    auto bases = log->segment_base_offsets();
-    segments = bases.size();
-    REQUIRE(segments >= 5);
-    cut_base = bases[2];
-    before = log->read_bytes(0, 1 << 20).bytes;
+    append_n(*log, 60, 5, 100);  // batches of about 700 bytes, 5 or 6 a segment
+    bases = log->segment_base_offsets();
+    end = log->log_end_offset();
     REQUIRE(log->close().ok());
   }
-  // Damage the second batch of the third segment.
-  auto bytes = read_file_bytes(log_file(live, cut_base));
-  size_t first_size =
-      kfk::record::kLogOverhead + static_cast<size_t>(kfk::record::BatchView(bytes).batch_length());
-  bytes[first_size + 40] ^= 0xff;
-  write_file_bytes(log_file(live, cut_base), bytes);
+  REQUIRE(bases.size() >= 6);
+  const int64_t damaged_base = bases[2];
+  const auto batches = file_batches(read_file_bytes(log_file(live, damaged_base)));
+  REQUIRE(batches.size() >= 4);
 
-  auto log = open_log(live, config, /*recovery_point=*/0);
-  CHECK(log->log_end_offset() == cut_base + 2);
-  CHECK(log->segment_count() == 3);
-  CHECK(log->load_summary().segments_deleted == segments - 3);
-  CHECK(log->load_summary().segments_recovered == 3);
-  auto after = log->read_bytes(0, 1 << 20).bytes;
-  CHECK(after.size() < before.size());
-  CHECK(std::equal(after.begin(), after.end(), before.begin()));
-  for (int64_t base : {cut_base + 100, cut_base + 1000}) CHECK(!fs::exists(log_file(live, base)));
+  // Where the bytes go, and the batches they cost.
+  size_t at = 0;
+  size_t first_lost = 0;
+  size_t last_lost = 0;
+  SUBCASE("inside one batch") {
+    at = batches[1].position + 100;
+    first_lost = last_lost = 1;
+  }
+  SUBCASE("across the header of the next batch") {
+    at = batches[2].position - 32;
+    first_lost = 1;
+    last_lost = 2;
+  }
+  SUBCASE("in the last batch of the segment") {
+    at = batches.back().position + 200;
+    first_lost = last_lost = batches.size() - 1;
+  }
+  flip_bytes(log_file(live, damaged_base), at, 64);
+  const int64_t lost_from = batches[first_lost].base_offset;
+  const int64_t lost_to = batches[last_lost].last_offset + 1;
+  const size_t range_end = last_lost + 1 < batches.size()
+                               ? batches[last_lost + 1].position
+                               : fs::file_size(log_file(live, damaged_base));
+  std::set<int64_t> intact = offset_range(0, end);
+  for (int64_t o = lost_from; o < lost_to; ++o) intact.erase(o);
+
+  auto check_range = [&](const PartitionLog& log) {
+    auto ranges = log.damaged_ranges();
+    REQUIRE(ranges.size() == 1);
+    CHECK(ranges[0].segment_base == damaged_base);
+    CHECK(ranges[0].start_position == batches[first_lost].position);
+    CHECK(ranges[0].end_position == range_end);
+    CHECK(ranges[0].first_offset == lost_from);
+    CHECK(ranges[0].next_offset == lost_to);
+    CHECK(!ranges[0].reason.empty());
+  };
+
+  for (bool crash : {true, false}) {
+    CAPTURE(crash);
+    auto log = open_log(live, config, /*recovery_point=*/0, /*clean=*/!crash);
+    // Nothing deleted, nothing cut.
+    CHECK(log->segment_base_offsets() == bases);
+    CHECK(log->log_end_offset() == end);
+    CHECK(log->load_summary().bytes_truncated == 0);
+    if (crash) {
+      CHECK(log->load_summary().damaged_ranges == 1);
+      check_range(*log);
+    } else {
+      CHECK(log->damaged_ranges().empty());  // a clean start reads nothing
+    }
+    CHECK(read_everything(*log) == intact);
+    check_range(*log);  // known now, however it was found
+    // The damaged offsets answer CORRUPT_MESSAGE; the rest of the partition reads.
+    CHECK(log->read(lost_from, 1 << 20).error == kfk::protocol::ErrorCode::corrupt_message);
+    CHECK(log->read(lost_to - 1, 1 << 20).error == kfk::protocol::ErrorCode::corrupt_message);
+    if (lost_to < end) CHECK(log->read(lost_to, 1 << 20).ok());
+    CHECK(log->read(lost_from - 1, 1 << 20).ok());
+    // Appends go on.
+    append_n(*log, 1);
+    for (int64_t o = end; o < end + 2; ++o) intact.insert(o);
+    end += 2;
+    REQUIRE(log->close().ok());
+  }
+
+  // The way past it: the log start moves to the next good offset and the range is forgotten.
+  auto log = open_log(live, config, 0);
+  REQUIRE(log->damaged_ranges().size() == 1);
+  const int64_t log_end = log->log_end_offset();
+  auto start = log->delete_records_before(lost_to);
+  REQUIRE_MESSAGE(start, start.error().message());
+  CHECK(*start == lost_to);
+  CHECK(log->damaged_ranges().empty());
+  CHECK(read_everything(*log) == offset_range(lost_to, log_end));
+  REQUIRE(log->close().ok());
+  // And stays forgotten after a crash restart that finds it again.
+  log = open_log(live, config, 0, false, lost_to);  // the log start, as its checkpoint keeps it
+  CHECK(log->log_start_offset() == lost_to);
+  CHECK(log->damaged_ranges().empty());
+  CHECK(read_everything(*log) == offset_range(lost_to, log_end));
+}
+
+TEST_CASE("storage: 64 flipped bytes in the middle of the active segment keep what follows") {
+  TempDir tmp;
+  LogConfig config;
+  config.index_interval_bytes = 1000;
+  fs::path live = tmp.path() / "t-0";
+  int64_t end = 0;
+  {
+    auto log = open_log(live, config, 0);
+    append_n(*log, 20, 5, 100);
+    end = log->log_end_offset();
+    REQUIRE(log->segment_count() == 1);
+    REQUIRE(log->close().ok());
+  }
+  const auto batches = file_batches(read_file_bytes(log_file(live, 0)));
+  REQUIRE(batches.size() == 20);
+  flip_bytes(log_file(live, 0), batches[10].position + 300, 64);
+  std::set<int64_t> intact = offset_range(0, end);
+  for (int64_t o = batches[10].base_offset; o <= batches[10].last_offset; ++o) intact.erase(o);
+
+  for (bool crash : {true, false}) {
+    CAPTURE(crash);
+    auto log = open_log(live, config, 0, !crash);
+    CHECK(log->log_end_offset() == end);
+    CHECK(log->load_summary().bytes_truncated == 0);
+    CHECK(log->damaged_ranges().size() == (crash ? 1u : 0u));
+    CHECK(read_everything(*log) == intact);
+    auto ranges = log->damaged_ranges();
+    REQUIRE(ranges.size() == 1);
+    CHECK(ranges[0].start_position == batches[10].position);
+    CHECK(ranges[0].end_position == batches[11].position);
+    CHECK(ranges[0].first_offset == batches[10].base_offset);
+    CHECK(ranges[0].next_offset == batches[11].base_offset);
+    // New records land after the damage and read back.
+    AppendOptions o;
+    o.now_ms = 5'000'000;
+    Bytes one = make_batch(1);
+    CHECK(log->append(one, o).first_offset == end);
+    CHECK(log->read_bytes(end, 1 << 20).ok());
+    REQUIRE(log->close().ok());
+    end += 1;
+    intact.insert(end - 1);
+  }
+}
+
+TEST_CASE("storage: a torn tail after damage in the active segment is still cut") {
+  TempDir tmp;
+  LogConfig config;
+  fs::path live = tmp.path() / "t-0";
+  {
+    auto log = open_log(live, config, 0);
+    append_n(*log, 10, 5, 100);
+    REQUIRE(log->close().ok());
+  }
+  const auto batches = file_batches(read_file_bytes(log_file(live, 0)));
+  flip_bytes(log_file(live, 0), batches[3].position + 100, 64);
+  // A half-written last batch.
+  fs::resize_file(log_file(live, 0), batches[9].position + 50);
+  auto log = open_log(live, config, 0);
+  CHECK(log->load_summary().bytes_truncated == 50);
+  CHECK(log->log_end_offset() == batches[8].last_offset + 1);
+  REQUIRE(log->damaged_ranges().size() == 1);
+  CHECK(log->damaged_ranges()[0].first_offset == batches[3].base_offset);
+  CHECK(log->damaged_ranges()[0].next_offset == batches[4].base_offset);
 }
 
 TEST_CASE("storage: trusted segments with missing or damaged indexes are rebuilt") {
@@ -287,10 +488,11 @@ TEST_CASE("storage: opening trusts segments below the recovery point without rea
     CHECK(log->recovery_point() == end);
     REQUIRE(log->close().ok());
   }
-  // Without a recovery point the damage is found and the log cut there.
+  // Without a recovery point the damage is found, and kept: no segment goes.
   auto log = open_log(live, config, 0);
-  CHECK(log->log_end_offset() < end);
-  CHECK(log->segment_count() == 1);
+  CHECK(log->log_end_offset() == end);
+  CHECK(log->segment_count() == segments);
+  CHECK(log->damaged_ranges().size() == 1);
 }
 
 TEST_CASE("storage: a crash with preallocated indexes recovers") {

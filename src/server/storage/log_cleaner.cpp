@@ -155,7 +155,10 @@ Result<int64_t> Cleaning::map_segment(const CleanerSegment& seg) {
     throttle(b.info.size);
     if (b.info.last_offset < first || b.view.is_control()) continue;
     if (b.info.base_offset >= limit) return limit;
-    if (auto err = record::decode_records(b.view, decoded); !err.ok())
+    // A damaged batch fails the cleaning: rewriting it would give garbage a valid CRC.
+    record::BatchError err = b.view.validate();
+    if (err.ok()) err = record::decode_records(b.view, decoded);
+    if (!err.ok())
       return StorageError::make(StorageErrorKind::corrupt_batch,
                                 fmt::format("{} at position {}: {}", seg.file->path().string(),
                                             b.info.position, err.message()));
@@ -336,6 +339,10 @@ StorageError Cleaning::copy_group(std::span<const CleanerSegment> group, Segment
       if (!*next) break;
       result_.bytes_read += (*next)->info.size;
       throttle((*next)->info.size);
+      if (auto err = (*next)->view.validate(); !err.ok())
+        return StorageError::make(StorageErrorKind::corrupt_batch,
+                                  fmt::format("{} at position {}: {}", seg.file->path().string(),
+                                              (*next)->info.position, err.message()));
       filter_batch((*next)->view, tombstones_expired, tombstone_expiry_ms);
       if (out_.size() >= options_.io_buffer_bytes)
         if (auto e = flush_output(out_seg); !e.ok()) return e;

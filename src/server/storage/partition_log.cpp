@@ -273,6 +273,7 @@ ReadResult PartitionLog::read(int64_t offset, size_t max_bytes, bool min_one_bat
     }
     auto slice = seg.read(offset, remaining, min_one_batch && first, max_position);
     if (!slice) {
+      if (!first) break;  // damage after what was read: the next read reports it
       r.error = slice.error().kafka_error_code();
       r.error_message = slice.error().message();
       return r;
@@ -352,6 +353,20 @@ std::vector<int64_t> PartitionLog::segment_base_offsets() const {
   std::lock_guard lock(mu_);
   std::vector<int64_t> out;
   for (const auto& [base, seg] : segments_) out.push_back(base);
+  return out;
+}
+
+std::vector<DamagedRange> PartitionLog::damaged_ranges() const {
+  std::lock_guard lock(mu_);
+  std::vector<DamagedRange> out;
+  for (auto it = segments_.begin(); it != segments_.end(); ++it) {
+    for (DamagedRange d : it->second->damaged_ranges()) {
+      if (d.reaches_end())
+        d.next_offset = std::next(it) != segments_.end() ? std::next(it)->first : log_end_locked();
+      if (d.next_offset <= log_start_offset_) continue;  // trimmed away
+      out.push_back(std::move(d));
+    }
+  }
   return out;
 }
 

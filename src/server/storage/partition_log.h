@@ -7,6 +7,11 @@
 // The recovery point is the offset below which everything is known to be on disk (fsynced):
 // segments wholly below it are trusted when the log is opened again.
 //
+// Damage: recovery cuts only a torn tail (damage at the end of the active segment after the
+// recovery point, with no valid batch after it). Damage anywhere else stays on disk as a
+// damaged range: reads of its offsets fail with CORRUPT_MESSAGE, reads around it work, and
+// DeleteRecords past it is the way on.
+//
 // Thread-safety: every public method takes the log's mutex, so a log may be used from
 // several threads; reads hand out file slices that stay valid (the descriptor is shared)
 // after the lock is released, even if retention deletes the segment meanwhile. A truncation
@@ -151,9 +156,10 @@ struct LoadSummary {
   size_t segments_trusted = 0;    // loaded from their indexes without a scan
   size_t segments_recovered = 0;  // scanned batch by batch
   size_t indexes_rebuilt = 0;     // trusted segments whose indexes were missing or damaged
-  uint64_t bytes_truncated = 0;   // torn or corrupt tail dropped
-  size_t segments_deleted = 0;    // segments after a corrupt one
-  size_t batches_replayed = 0;    // for the producer state
+  uint64_t bytes_truncated = 0;   // torn tail of the active segment dropped
+  size_t damaged_ranges = 0;      // damage in the middle of the log, kept and stepped over
+  uint64_t bytes_damaged = 0;
+  size_t batches_replayed = 0;  // for the producer state
   size_t leftover_files_removed = 0;
   size_t swap_files_applied = 0;
 };
@@ -200,6 +206,10 @@ class PartitionLog {
   uint64_t size_bytes() const;
   size_t segment_count() const;
   std::vector<int64_t> segment_base_offsets() const;
+  // The damaged ranges known (see Segment::damaged_ranges) that hold offsets at or past the
+  // log start, by offset; a range ending a segment gets the next segment's base (or the log
+  // end) as its next offset. Moving the log start past one (DeleteRecords) forgets it.
+  std::vector<DamagedRange> damaged_ranges() const;
 
   // ListOffsets by time: the first record with timestamp >= ts at or after the log start;
   // nullopt when there is none. The caller hides results at or past the high watermark.

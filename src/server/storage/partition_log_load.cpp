@@ -3,9 +3,11 @@
 // Segments wholly below the recovery point were fsynced before the point moved past them,
 // so they are trusted: their indexes are opened and sanity-checked, and only the batches
 // after their last index entries are read (to learn where the log ends). From the segment
-// holding the recovery point on, every batch is read and CRC-checked, the indexes are
-// rebuilt, and the log is cut at the first torn or corrupt batch; later segments go too.
-// After a clean shutdown every segment is trusted.
+// holding the recovery point on, every batch is read and CRC-checked and the indexes are
+// rebuilt. Only a torn tail is cut: damage at the end of the active segment with no valid
+// batch after it. Damage anywhere else (a sealed segment, or followed by valid batches) never
+// costs intact data: it stays as a damaged range that reads step over, logged with its file,
+// bytes and offsets. After a clean shutdown every segment is trusted; reads find damage there.
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -140,6 +142,7 @@ StorageError PartitionLog::load(const PartitionLogOptions& options, int64_t now_
 
     // Trusted: wholly below the recovery point (the next segment starts at or before it).
     bool trusted = options.clean_shutdown || (!last && bases[i + 1] <= options.recovery_point);
+    std::vector<DamagedRange> damaged;
     if (trusted && !recovering) {
       StorageError e = seg->load();
       if (e.ok()) {
@@ -147,41 +150,40 @@ StorageError PartitionLog::load(const PartitionLogOptions& options, int64_t now_
       } else {
         spdlog::warn("partition {}: rebuilding the indexes of segment {}: {}", to_string(tp_), base,
                      e.message());
-        auto rec = seg->recover();
+        // Its bytes were on disk before the crash: damage in them is no torn write.
+        auto rec = seg->recover(/*truncate_torn_tail=*/false);
         if (!rec) return rec.error();
         ++load_summary_.indexes_rebuilt;
-        if (rec->bytes_truncated > 0) {
-          spdlog::warn("partition {}: segment {} lost {} bytes ({})", to_string(tp_), base,
-                       rec->bytes_truncated, rec->reason);
-          load_summary_.bytes_truncated += rec->bytes_truncated;
-        }
+        damaged = std::move(rec->damaged);
       }
     } else {
       recovering = true;
-      auto rec = seg->recover();
+      // Only the active segment can end in a torn write; damage in a sealed one (or followed
+      // by valid batches) is kept, and so is everything after it.
+      auto rec = seg->recover(/*truncate_torn_tail=*/last);
       if (!rec) return rec.error();
       ++load_summary_.segments_recovered;
       if (rec->bytes_truncated > 0) {
         load_summary_.bytes_truncated += rec->bytes_truncated;
-        spdlog::warn(
-            "partition {}: recovery dropped {} bytes at the end of segment {} ({}), and the {} "
-            "segments after it",
-            to_string(tp_), rec->bytes_truncated, base, rec->reason, bases.size() - i - 1);
-        // Everything after a damaged batch is unreachable as a contiguous log.
-        for (size_t j = i + 1; j < bases.size(); ++j) {
-          auto later = Segment::open(dir_, bases[j], seg_options, now_ms);
-          if (!later) return later.error();
-          if (auto err = (*later)->remove(); !err.ok()) return err;
-          ++load_summary_.segments_deleted;
-        }
-        bases.resize(i + 1);
+        spdlog::warn("partition {}: recovery dropped a torn tail of {} bytes at the end of {} ({})",
+                     to_string(tp_), rec->bytes_truncated, seg->log_path().string(), rec->reason);
       }
+      damaged = std::move(rec->damaged);
+    }
+    for (DamagedRange& d : damaged) {
+      ++load_summary_.damaged_ranges;
+      load_summary_.bytes_damaged += d.size();
+      if (d.reaches_end() && !last) d.next_offset = bases[i + 1];
+      spdlog::error(
+          "partition {}: {}: {}; kept in place, with every later batch. `kfk topic trim {} -p {} "
+          "--offset {}` skips past it",
+          to_string(tp_), seg->log_path().string(), describe_damage(d), tp_.topic, tp_.partition,
+          d.reaches_end() ? seg->next_offset() : d.next_offset);
     }
     if (!segments_.empty() && segments_.rbegin()->second->next_offset() > base)
       spdlog::warn("partition {}: segment {} starts before the end ({}) of the one before it",
                    to_string(tp_), base, segments_.rbegin()->second->next_offset());
     segments_.emplace(base, std::move(seg));
-    if (i + 1 == bases.size()) break;
   }
 
   // The last segment is the active one; the others are trimmed and carry their final time
@@ -227,8 +229,10 @@ StorageError PartitionLog::rebuild_producer_state(int64_t now_ms) {
     const Segment& seg = *it->second;
     if (seg.next_offset() <= from) continue;
     auto start = seg.position_of(from);
-    if (!start) return start.error();
-    LogScanner scanner(*seg.log_file(), *start, seg.size(), false);
+    // `from` in a damaged range: scan the segment from its start (earlier batches are skipped).
+    if (!start && start.error().kind != StorageErrorKind::corrupt_batch) return start.error();
+    LogScanner scanner(*seg.log_file(), start ? *start : 0, seg.size(), false);
+    scanner.skip(seg.damaged_ranges());
     while (true) {
       auto batch = scanner.next();
       if (!batch) return batch.error();

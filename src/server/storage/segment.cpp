@@ -53,6 +53,7 @@ Result<std::unique_ptr<Segment>> Segment::create(const fs::path& dir, int64_t ba
   if (auto e = seg->offset_index_.open(options.index_max_bytes, true); !e.ok()) return e;
   if (auto e = seg->time_index_.open(options.index_max_bytes, true); !e.ok()) return e;
   seg->active_ = true;
+  seg->verified_ = true;  // every batch appended is validated first
   seg->first_batch_timestamp_ = -1;
   return seg;
 }
@@ -108,6 +109,7 @@ StorageError Segment::load_tail_state() {
     offset_of_max_timestamp_ = last->offset;
   }
   LogScanner scanner(*log_, start, size_, false);
+  scanner.skip(damaged_);
   while (true) {
     auto batch = scanner.next();
     if (!batch) return batch.error();
@@ -125,7 +127,7 @@ StorageError Segment::load_tail_state() {
   return {};
 }
 
-Result<SegmentRecovery> Segment::recover() {
+Result<SegmentRecovery> Segment::recover(bool truncate_torn_tail) {
   // Rebuilt from scratch: whatever the index files held (possibly garbage) is dropped.
   offset_index_.file().close();
   time_index_.file().close();
@@ -139,39 +141,38 @@ Result<SegmentRecovery> Segment::recover() {
   offset_of_max_timestamp_ = -1;
   first_batch_timestamp_ = -1;
   recent_.clear();
+  damaged_.clear();
   bytes_since_last_index_entry_ = 0;
 
   SegmentRecovery out;
-  uint64_t valid_end = 0;
-  LogScanner scanner(*log_, 0, size_, true);
+  CheckedLogScanner scanner(*log_, base_offset_, 0, size_, base_offset_);
   while (true) {
-    auto batch = scanner.next();
-    if (!batch) return batch.error();
-    if (!*batch) {
-      if (scanner.stopped()) out.reason = scanner.stop_reason();
+    auto item = scanner.next();
+    if (!item) return item.error();
+    if (!*item) break;
+    if ((*item)->batch) {
+      note_batch((*item)->batch->info);
+      ++out.batches;
+      continue;
+    }
+    DamagedRange& damage = *(*item)->damage;
+    if (damage.reaches_end() && truncate_torn_tail) {
+      // A torn tail: what a crash leaves of the last writes. Nothing valid after it to keep.
+      out.reason = damage.reason;
+      out.bytes_truncated = size_ - damage.start_position;
+      if (auto e = truncate_file(log_->fd(), damage.start_position, log_->path()); !e.ok())
+        return e;
+      size_ = damage.start_position;
+      unflushed_ = true;
       break;
     }
-    const BatchInfo& info = (*batch)->info;
-    record::BatchError err = (*batch)->view.validate();
-    if (!err.ok()) {
-      out.reason = fmt::format("batch at position {}: {}", info.position, err.message());
-      break;
-    }
-    if (info.base_offset < next_offset_ || info.last_offset - base_offset_ > INT32_MAX) {
-      out.reason = fmt::format("batch at position {} has offsets {}..{} after offset {}",
-                               info.position, info.base_offset, info.last_offset, next_offset_ - 1);
-      break;
-    }
-    note_batch(info);
-    valid_end = info.end();
-    ++out.batches;
+    // Damage in the middle of the log: the bytes stay (they may matter to whoever examines
+    // them), and the batches after them stay readable.
+    recent_.clear();  // the tail cache must not answer for offsets before the damage
+    damaged_.push_back(damage);
+    out.damaged.push_back(std::move(damage));
   }
-  if (valid_end < size_) {
-    out.bytes_truncated = size_ - valid_end;
-    if (auto e = truncate_file(log_->fd(), valid_end, log_->path()); !e.ok()) return e;
-    size_ = valid_end;
-    unflushed_ = true;
-  }
+  verified_ = true;
   return out;
 }
 
@@ -244,6 +245,9 @@ StorageError Segment::append(std::span<const uint8_t> bytes, std::span<const Bat
     (void)truncate_file(log_->fd(), start, log_->path());
     return e;
   }
+  // Damage that ended the file now ends where these batches begin.
+  if (!damaged_.empty() && damaged_.back().reaches_end() && !batches.empty())
+    damaged_.back().next_offset = batches.front().base_offset;
   for (BatchInfo info : batches) {
     info.position += start;
     note_batch(info);
@@ -274,6 +278,11 @@ Result<uint64_t> Segment::truncate_to(int64_t offset) {
   uint64_t removed = size_ - cut;
   size_ = cut;
   while (!recent_.empty() && recent_.back().position >= cut) recent_.pop_back();
+  while (!damaged_.empty() && damaged_.back().start_position >= cut) damaged_.pop_back();
+  if (!damaged_.empty() && damaged_.back().end_position >= cut) {
+    damaged_.back().end_position = cut;
+    damaged_.back().next_offset = -1;
+  }
   unflushed_ = true;
   if (auto e = offset_index_.truncate_to(offset); !e.ok()) return e;
   if (auto e = time_index_.truncate_to(offset); !e.ok()) return e;

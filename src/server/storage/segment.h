@@ -18,6 +18,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "server/storage/file_io.h"
 #include "server/storage/log_scanner.h"
@@ -49,9 +50,10 @@ struct FileSlice {
 };
 
 struct SegmentRecovery {
-  size_t batches = 0;            // valid batches kept
-  uint64_t bytes_truncated = 0;  // bytes dropped from the end
-  std::string reason;            // why the scan stopped early; empty when it did not
+  size_t batches = 0;                 // valid batches kept
+  uint64_t bytes_truncated = 0;       // bytes of a torn tail dropped from the end
+  std::string reason;                 // why the tail was dropped; empty when nothing was
+  std::vector<DamagedRange> damaged;  // damage kept in place (valid batches follow it)
 };
 
 class Segment {
@@ -76,9 +78,11 @@ class Segment {
   // with not_found when an index file is missing and corrupt_* when one is damaged; the
   // caller then recovers the segment.
   StorageError load();
-  // Reads every batch from the start, checking framing, CRC and offsets, rebuilds both
-  // indexes, and cuts the log at the first batch that fails (a torn or corrupt tail).
-  Result<SegmentRecovery> recover();
+  // Reads every batch from the start, checking framing, CRC and offsets, and rebuilds both
+  // indexes. Damaged bytes followed by a valid batch stay where they are, as damaged ranges
+  // that reads step over; damage with no valid batch after it is a torn tail, cut off when
+  // truncate_torn_tail (the active segment after the recovery point), else kept as a range.
+  Result<SegmentRecovery> recover(bool truncate_torn_tail = true);
   // Sanity checks of the open indexes against the log.
   StorageError sanity_check() const;
 
@@ -118,6 +122,11 @@ class Segment {
                                                                   int64_t starting_offset) const;
   // The position of offset's batch, for bounding reads; size() when offset is past the end.
   Result<uint64_t> position_of(int64_t offset) const;
+  // The damaged ranges known so far, by position: found by recover(), or by a read that ran
+  // into bytes that are not a valid batch (the first batch of a read from a segment that was
+  // not scanned is CRC-checked; headers met on the way are checked for framing). A read of an
+  // offset inside one fails with corrupt_batch; reads around it work.
+  const std::vector<DamagedRange>& damaged_ranges() const { return damaged_; }
 
   // --- lifecycle ------------------------------------------------------------------------
 
@@ -170,6 +179,14 @@ class Segment {
   StorageError load_tail_state();
   // The header of the batch at position, checked for framing.
   Result<BatchInfo> read_header(uint64_t position, uint64_t limit) const;
+  // The damaged range starting at (or holding) position; nullptr when none does.
+  const DamagedRange* damage_at(uint64_t position) const;
+  // Records damage found by a read at `position` (a batch boundary): finds the next valid
+  // batch and the offsets around it, logs it once, and returns the range.
+  Result<DamagedRange> note_damage(uint64_t position, std::string reason,
+                                   uint64_t framed_next) const;
+  // What a read of an offset inside `range` fails with.
+  StorageError damage_error(const DamagedRange& range) const;
 
   fs::path dir_;
   int64_t base_offset_;
@@ -188,6 +205,11 @@ class Segment {
   std::deque<BatchInfo> recent_;
   OffsetIndex offset_index_;
   TimeIndex time_index_;
+  // Found at recovery, or by reads (hence mutable: reads run under the log's lock).
+  mutable std::vector<DamagedRange> damaged_;
+  // Every batch was CRC-checked (recovered or written here); when not, the first batch of each
+  // read from the file is.
+  bool verified_ = false;
   bool active_ = false;
   bool unflushed_ = false;
   bool closed_ = false;

@@ -1,5 +1,6 @@
 // Segment: finding batches by offset and by timestamp, and cutting reads at whole batches.
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <new>
@@ -67,6 +68,52 @@ const BatchInfo* Segment::recent_batch_at(uint64_t position) const {
   return it != recent_.end() && it->position == position ? &*it : nullptr;
 }
 
+const DamagedRange* Segment::damage_at(uint64_t position) const {
+  for (const DamagedRange& d : damaged_)
+    if (d.start_position <= position && position < d.end_position) return &d;
+  return nullptr;
+}
+
+Result<DamagedRange> Segment::note_damage(uint64_t position, std::string reason,
+                                          uint64_t framed_next) const {
+  if (const DamagedRange* known = damage_at(position)) return *known;
+  DamagedRange d;
+  d.segment_base = base_offset_;
+  d.start_position = position;
+  d.reason = std::move(reason);
+  // The offset after the batch before: read the headers from the index entry before it.
+  if (position == 0) {
+    d.first_offset = base_offset_;
+  } else {
+    auto entry = offset_index_.floor_by_position(position - 1);
+    LogScanner scanner(*log_, entry ? entry->position : 0, position, false);
+    scanner.skip(damaged_);
+    int64_t next = -1;
+    while (true) {
+      auto batch = scanner.next();
+      if (!batch) return batch.error();
+      if (!*batch) break;
+      next = (*batch)->info.next_offset();
+    }
+    if (!scanner.stopped() && scanner.position() == position) d.first_offset = next;
+  }
+  auto found = find_next_valid_batch(*log_, position, size_, std::max(d.first_offset, base_offset_),
+                                     framed_next);
+  if (!found) return found.error();
+  d.end_position = *found ? (*found)->position : size_;
+  d.next_offset = *found ? (*found)->base_offset : -1;
+  spdlog::error("{}: {}", log_->path().string(), describe_damage(d));
+  auto at = std::find_if(damaged_.begin(), damaged_.end(),
+                         [&](const DamagedRange& r) { return r.start_position > position; });
+  damaged_.insert(at, d);
+  return d;
+}
+
+StorageError Segment::damage_error(const DamagedRange& range) const {
+  return StorageError::make(StorageErrorKind::corrupt_batch,
+                            fmt::format("{}: {}", log_->path().string(), describe_damage(range)));
+}
+
 Result<std::optional<BatchInfo>> Segment::find_batch(int64_t offset, uint64_t max_position) const {
   max_position = std::min(max_position, size_);
   if (const BatchInfo* recent = recent_batch_for_offset(offset)) {
@@ -75,8 +122,19 @@ Result<std::optional<BatchInfo>> Segment::find_batch(int64_t offset, uint64_t ma
   }
   uint64_t pos = offset_index_.lookup(offset).position;
   while (pos < max_position) {
+    if (const DamagedRange* d = damage_at(pos)) {
+      if (d->next_offset < 0 || offset < d->next_offset) return damage_error(*d);
+      pos = d->end_position;
+      continue;
+    }
     auto head = read_header(pos, size_);
-    if (!head) return head.error();
+    if (!head) {
+      if (head.error().kind != StorageErrorKind::corrupt_batch) return head.error();
+      // Bytes that are not a batch where one should start: found now, stepped over from now.
+      auto d = note_damage(pos, head.error().detail, 0);
+      if (!d) return d.error();
+      continue;
+    }
     if (head->last_offset >= offset) return std::optional<BatchInfo>(*head);
     pos = head->end();
   }
@@ -93,10 +151,25 @@ Result<uint64_t> Segment::position_of(int64_t offset) const {
 Result<std::optional<FileSlice>> Segment::read(int64_t offset, size_t max_bytes, bool min_one_batch,
                                                uint64_t max_position) const {
   max_position = std::min(max_position, size_);
+  const bool from_recent = recent_batch_for_offset(offset) != nullptr;
   auto first = find_batch(offset, max_position);
   if (!first) return first.error();
   if (!*first) return std::optional<FileSlice>{};
   const BatchInfo& head = **first;
+  if (!verified_ && !from_recent) {
+    // A segment trusted at start was never CRC-checked: check the batch a read starts at, so
+    // that a consumer stopped at a damaged batch gets CORRUPT_MESSAGE, not the same bad bytes
+    // again. One batch per read keeps sendfile's zero copy for the rest.
+    auto bytes = read_batch(head);
+    if (!bytes) return bytes.error();
+    if (record::BatchError err = record::BatchView(*bytes).validate(); !err.ok()) {
+      auto d = note_damage(head.position,
+                           fmt::format("batch at position {}: {}", head.position, err.message()),
+                           head.end());
+      if (!d) return d.error();
+      return damage_error(*d);
+    }
+  }
   FileSlice slice;
   slice.file = log_;
   slice.position = head.position;
@@ -108,6 +181,13 @@ Result<std::optional<FileSlice>> Segment::read(int64_t offset, size_t max_bytes,
   int64_t last_offset = head.last_offset;
   uint64_t limit =
       std::min<uint64_t>(max_position, head.position + std::max<uint64_t>(max_bytes, head.size));
+  // A read ends before damage: the next read, starting there, reports it.
+  for (const DamagedRange& d : damaged_) {
+    if (d.start_position > head.position) {
+      limit = std::min<uint64_t>(limit, d.start_position);
+      break;
+    }
+  }
   // Skip ahead with the index: an entry is a batch start, and the batch before an entry ends
   // where the entry's batch begins, so the entry before the last one under the limit is a
   // batch known to fit. From there only a few headers are read.
@@ -158,18 +238,33 @@ Result<std::optional<TimestampOffset>> Segment::find_offset_by_timestamp(
   TimestampOffset floor = time_index_.lookup(timestamp);
   uint64_t pos = offset_index_.lookup(std::max(floor.offset, starting_offset)).position;
   while (pos < size_) {
+    if (const DamagedRange* d = damage_at(pos)) {
+      pos = d->end_position;
+      continue;
+    }
     auto head = read_header(pos, size_);
-    if (!head) return head.error();
+    if (!head) {
+      if (head.error().kind != StorageErrorKind::corrupt_batch) return head.error();
+      auto d = note_damage(pos, head.error().detail, 0);
+      if (!d) return d.error();
+      continue;
+    }
     pos = head->end();
     if (head->max_timestamp < timestamp || head->last_offset < starting_offset) continue;
     auto bytes = read_batch(*head);
     if (!bytes) return bytes.error();
     record::DecodedRecords records;
-    record::BatchError err = record::decode_records(record::BatchView(*bytes), records);
-    if (!err.ok())
-      return StorageError::make(StorageErrorKind::corrupt_batch,
-                                fmt::format("{} at position {}: {}", log_->path().string(),
-                                            head->position, err.message()));
+    record::BatchError err = record::BatchView(*bytes).validate();
+    if (err.ok()) err = record::decode_records(record::BatchView(*bytes), records);
+    if (!err.ok()) {
+      // A damaged batch holds no timestamp to trust: step over it.
+      auto d = note_damage(head->position,
+                           fmt::format("batch at position {}: {}", head->position, err.message()),
+                           head->end());
+      if (!d) return d.error();
+      pos = d->end_position;
+      continue;
+    }
     for (const record::RecordView& r : records.records) {
       if (r.timestamp >= timestamp && r.offset >= starting_offset)
         return std::optional<TimestampOffset>(TimestampOffset{r.timestamp, r.offset});
