@@ -1,8 +1,9 @@
 // kfk debug: hidden helpers for people and tests. `config` shows what kfk made of the global
 // options (command line, then KFK_BROKERS, then defaults); `error` explains a Kafka error code
 // or, with --fail, reports it the way commands report broker errors; `dump-log` decodes
-// segment files (dump_log.cpp); `histogram` summarises numbers read from stdin with the latency
-// histogram of `kfk perf`, so that tests can check its percentiles against exact ones.
+// segment files (dump_log.cpp); `verify-log` CRC-checks partitions (verify_log.cpp); `histogram`
+// summarises numbers read from stdin with the latency histogram of `kfk perf`, so that tests can
+// check its percentiles against exact ones.
 #include <fmt/core.h>
 
 #include <charconv>
@@ -94,6 +95,7 @@ void add_debug_command(CLI::App& app, GlobalOptions& opts) {
   error->callback([&opts, query, fail] { explain_error(opts, *query, *fail); });
 
   add_dump_log_command(*debug, opts);
+  add_verify_log_command(*debug, opts);
 
   debug->add_subcommand("histogram", "Percentiles of the numbers on stdin (kfk perf's histogram)")
       ->callback(print_histogram);

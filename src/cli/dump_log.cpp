@@ -536,8 +536,9 @@ void run_dump(const GlobalOptions& opts, const DumpOptions& options) {
   std::string message = fmt::format("{}: {}", kCommand, failures.front());
   if (failures.size() > 1) message += fmt::format(" (and {} more files)", failures.size() - 1);
   throw CliError(ExitCode::error, message,
-                 "the file is damaged: the broker truncates a torn or corrupt tail at start-up "
-                 "(recovery); what is printed above it is intact");
+                 "the file is damaged: recovery after a crash cuts a torn tail off the last "
+                 "segment and keeps damage anywhere else (`kfk debug verify-log DIR` finds "
+                 "every damaged range); what is printed above it is intact");
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 //   3    kafka          the broker answered with a Kafka error code
 //   4    connection     no broker could be reached, or the connection was lost
 //   5    not available  the command exists but is not available in this version
+//   6    damaged        damaged data was found (kfk debug verify-log)
 //   130  interrupted    stopped by Ctrl-C (SIGINT), as shells report it
 #pragma once
 
@@ -22,6 +23,7 @@ enum class ExitCode : int {
   kafka = 3,
   connection = 4,
   not_available = 5,
+  damaged = 6,
   interrupted = 130,
 };
 
@@ -40,6 +42,7 @@ inline constexpr std::array kExitCodes{
     ExitCodeInfo{ExitCode::kafka, "the broker answered with a Kafka error"},
     ExitCodeInfo{ExitCode::connection, "no broker reachable, or connection lost"},
     ExitCodeInfo{ExitCode::not_available, "command not available in this version"},
+    ExitCodeInfo{ExitCode::damaged, "damaged data found (kfk debug verify-log)"},
     ExitCodeInfo{ExitCode::interrupted, "interrupted (Ctrl-C)"},
 };
 
@@ -58,6 +61,8 @@ constexpr std::string_view exit_code_name(ExitCode code) {
       return "connection";
     case ExitCode::not_available:
       return "not-available";
+    case ExitCode::damaged:
+      return "damaged";
     case ExitCode::interrupted:
       return "interrupted";
   }

@@ -12,6 +12,8 @@ namespace kfk::cli {
 
 // `kfk debug dump-log FILE...` (dump_log.cpp).
 void add_dump_log_command(CLI::App& debug, GlobalOptions& opts);
+// `kfk debug verify-log DIR...` (verify_log.cpp).
+void add_verify_log_command(CLI::App& debug, GlobalOptions& opts);
 
 // The script `kfk completion SHELL` prints (bash for an unknown shell).
 std::string_view completion_script(std::string_view shell);

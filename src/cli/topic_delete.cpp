@@ -43,6 +43,7 @@ struct DeleteOptions {
   // trim
   std::vector<std::string> offsets;  // "N", "end" or "P=N"
   std::string before_time;
+  std::vector<int32_t> partitions;  // -p: the partitions --offset N / --before-time apply to
   bool dry_run = false;
 };
 
@@ -189,6 +190,11 @@ void run_trim(const GlobalOptions& g, const DeleteOptions& o, const std::string&
                    "--before-time T those older than T");
   }
   const TrimOffsets offsets = parse_trim_offsets(o, context);
+  if (!o.partitions.empty() && !offsets.by_partition.empty()) {
+    throw CliError(ExitCode::usage, context +
+                                        ": -p picks the partitions of --offset N; with --offset "
+                                        "PARTITION=N leave -p out");
+  }
   std::optional<int64_t> before;
   if (!o.before_time.empty()) {
     before = parse_point_in_time(o.before_time, now_ms());
@@ -204,8 +210,10 @@ void run_trim(const GlobalOptions& g, const DeleteOptions& o, const std::string&
     TopicSession s(g, cmd);
     const auto& meta = s.client.topic(topic);
     std::vector<client::TopicPartition> tps;
-    if (!offsets.by_partition.empty()) {
-      for (const auto& [p, offset] : offsets.by_partition) {
+    std::set<int32_t> chosen(o.partitions.begin(), o.partitions.end());
+    for (const auto& [p, offset] : offsets.by_partition) chosen.insert(p);
+    if (!chosen.empty()) {
+      for (int32_t p : chosen) {
         if (meta.partition(p) == nullptr) {
           throw CliError(ExitCode::usage,
                          fmt::format("{}: no partition {}: the topic has {} partition(s)", context,
@@ -314,6 +322,9 @@ void add_topic_delete_commands(CLI::App& topic, GlobalOptions& opts) {
                    "PARTITION=N for one partition (repeatable)")
       ->type_name("[P=]N")
       ->allow_extra_args(false);
+  trim->add_option("-p,--partition", o->partitions,
+                   "Only this partition (repeatable), e.g. -p 0 --offset 1264 to skip a "
+                   "damaged range that `kfk topic describe` shows");
   trim->add_option("--before-time", o->before_time,
                    "Delete records older than this time: epoch ms, 2024-05-01T12:00:00Z, or "
                    "-7d / -12h before now")

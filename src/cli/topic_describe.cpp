@@ -18,12 +18,20 @@
 //                                          "last_cleaning": null | {"time_ms": int,
 //                                            "bytes_read": int, "bytes_written": int,
 //                                            "duration_ms": int}},
+//                       "damaged": [{"broker": int, "first_offset": int|null,
+//                                    "next_offset": int|null, "segment_base_offset": int,
+//                                    "start_position": int, "end_position": int,
+//                                    "reason": str}],
 //                       "error": str|null}],
 //       "configs": [{"name": str, "value": str|null, "source": str, "read_only": bool,
 //                    "sensitive": bool}] | null}]
 //     "cleaner" is set for compacted partitions on kfk brokers: the share of the log not yet
 //     compacted (dirty_ratio, from 0 to 1), where that part starts, and
 //     the broker's last cleaning of it since it started.
+//     "damaged" lists the ranges of a kfk broker's log that hold no valid batch (found by
+//     recovery or by reads): the records at offsets first_offset..next_offset-1 cannot be
+//     read, and `kfk topic trim T -p P --offset next_offset` moves the log start past them.
+//     Byte positions are in the segment file whose base offset is segment_base_offset.
 //     "configs" holds the topic's overrides, or every config with --all-configs; null when
 //     the broker does not support DescribeConfigs. "source" is a Kafka config source name
 //     such as DYNAMIC_TOPIC_CONFIG or DEFAULT_CONFIG; "value" is null for sensitive ones.
@@ -90,6 +98,10 @@ struct PartitionFacts {
   std::optional<std::map<client::TopicPartition, int64_t>> sizes;  // nullopt: unknown
   // Compacted partitions: the log cleaner's view, from the leader's DescribeLogDirs.
   std::map<client::TopicPartition, client::ReplicaLogInfo::Cleaner> cleaner;
+  // Damaged log ranges, per partition: the broker reporting each and the range.
+  std::map<client::TopicPartition,
+           std::vector<std::pair<int32_t, client::ReplicaLogInfo::DamagedRange>>>
+      damaged;
 };
 
 std::vector<client::TopicPartition> partitions_of(const std::vector<TopicView>& topics) {
@@ -119,6 +131,7 @@ PartitionFacts gather_facts(TopicSession& s, const std::vector<TopicView>& topic
     for (const auto& r : s.admin.describe_log_dirs(tps)) {
       if (!r.future) sizes[r.partition] += r.size_bytes;
       if (!r.future && r.cleaner) facts.cleaner[r.partition] = *r.cleaner;
+      for (const auto& d : r.damaged) facts.damaged[r.partition].emplace_back(r.broker, d);
     }
     facts.sizes = std::move(sizes);
   } catch (const net::NetError& e) {
@@ -186,6 +199,54 @@ std::string cleaner_text(const PartitionFacts& f, const client::TopicPartition& 
                             c.last_duration_ms);
 }
 
+Value damaged_value(const PartitionFacts& f, const client::TopicPartition& tp) {
+  Value list = Value::array();
+  const auto it = f.damaged.find(tp);
+  if (it == f.damaged.end()) return list;
+  for (const auto& [broker, d] : it->second) {
+    list.push(Value::object()
+                  .set("broker", broker)
+                  .set("first_offset", non_negative_or_null(d.first_offset))
+                  .set("next_offset", non_negative_or_null(d.next_offset))
+                  .set("segment_base_offset", d.segment_base)
+                  .set("start_position", d.start_position)
+                  .set("end_position", d.end_position)
+                  .set("reason", d.reason));
+  }
+  return list;
+}
+
+// "offsets 40..59" as far as the broker could tell them.
+std::string damaged_offsets_text(const client::ReplicaLogInfo::DamagedRange& d) {
+  if (d.first_offset >= 0 && d.next_offset > d.first_offset)
+    return fmt::format("offsets {}..{}", d.first_offset, d.next_offset - 1);
+  if (d.next_offset >= 0) return fmt::format("offsets before {}", d.next_offset);
+  if (d.first_offset >= 0) return fmt::format("offsets from {}", d.first_offset);
+  return "unknown offsets";
+}
+
+void print_damaged(const client::TopicMetadata& t, const PartitionFacts& facts) {
+  bool any = false;
+  for (const auto& p : t.partitions) any |= facts.damaged.contains({t.name, p.partition});
+  if (!any) return;
+  fmt::print("\n{}\n", styled("Damaged log ranges (these records cannot be read):", Style::error));
+  for (const auto& p : t.partitions) {
+    const auto it = facts.damaged.find({t.name, p.partition});
+    if (it == facts.damaged.end()) continue;
+    for (const auto& [broker, d] : it->second) {
+      fmt::print("  partition {}: {} (broker {}, segment {}, bytes {}..{}): {}\n", p.partition,
+                 damaged_offsets_text(d), broker, d.segment_base, d.start_position,
+                 d.end_position - 1, d.reason);
+      if (d.next_offset >= 0) {
+        fmt::print(
+            "    to skip them (this also deletes the records before them): kfk topic trim {} "
+            "-p {} --offset {}\n",
+            t.name, p.partition, d.next_offset);
+      }
+    }
+  }
+}
+
 Value describe_value(const TopicView& view, const PartitionFacts& facts) {
   const auto& t = *view.meta;
   Value partitions = Value::array();
@@ -203,6 +264,7 @@ Value describe_value(const TopicView& view, const PartitionFacts& facts) {
             .set("latest_offset", non_negative_or_null(fact(facts.latest, tp)))
             .set("size_bytes", non_negative_or_null(size_of(facts, tp)))
             .set("cleaner", cleaner_value(facts, tp))
+            .set("damaged", damaged_value(facts, tp))
             .set("error", p.error != 0 ? Value(protocol::error_name(p.error)) : Value()));
   }
   Value configs;
@@ -267,6 +329,7 @@ void print_describe_table(const TopicView& view, const PartitionFacts& facts, bo
       if (!text.empty()) fmt::print("  partition {}: {}\n", p.partition, text);
     }
   }
+  print_damaged(t, facts);
 }
 
 void run_describe(const GlobalOptions& g, const DescribeOptions& o, const std::string& cmd) {

@@ -277,7 +277,7 @@ def test_broker_errors_exit_with_the_kafka_code_and_a_hint():
 # --- kfk help, exit codes, output formats and colors (no broker needed) -------------------
 
 EXIT_CODES = {0: "ok", 1: "error", 2: "usage", 3: "kafka", 4: "connection", 5: "not-available",
-              130: "interrupted"}
+              6: "damaged", 130: "interrupted"}
 
 
 def test_help_exit_codes_table():

@@ -417,9 +417,16 @@ std::vector<ReplicaLogInfo> Admin::describe_log_dirs(
       }
       for (const auto& t : dir.topics) {
         for (const auto& p : t.partitions) {
-          auto& r = replicas.emplace_back(
-              ReplicaLogInfo{id, dir.log_dir, TopicPartition{t.name, p.partition_index},
-                             p.partition_size, p.offset_lag, p.is_future_key, std::nullopt});
+          auto& r = replicas.emplace_back();
+          r.broker = id;
+          r.log_dir = dir.log_dir;
+          r.partition = TopicPartition{t.name, p.partition_index};
+          r.size_bytes = p.partition_size;
+          r.offset_lag = p.offset_lag;
+          r.future = p.is_future_key;
+          for (const auto& d : p.damaged_ranges)
+            r.damaged.push_back({d.segment_base_offset, d.start_position, d.end_position,
+                                 d.first_offset, d.next_offset, d.reason});
           if (p.cleaner_dirty_ratio >= 0) {
             r.cleaner =
                 ReplicaLogInfo::Cleaner{p.cleaner_dirty_ratio,        p.cleaner_first_dirty_offset,

@@ -90,6 +90,17 @@ struct ReplicaLogInfo {
     int64_t last_duration_ms = -1;
   };
   std::optional<Cleaner> cleaner;
+  // Bytes of the log that hold no valid batch (kfk brokers only), and the offsets lost with
+  // them: [first_offset, next_offset), -1 when not known.
+  struct DamagedRange {
+    int64_t segment_base = 0;
+    int64_t start_position = 0;
+    int64_t end_position = 0;
+    int64_t first_offset = -1;
+    int64_t next_offset = -1;
+    std::string reason;
+  };
+  std::vector<DamagedRange> damaged;
 };
 
 // DeleteRecords: this offset for a partition deletes everything up to its high watermark.

@@ -53,6 +53,15 @@ asio::awaitable<void> DescribeLogDirsHandler::handle(RequestContext& ctx, const 
       part.partition_size = static_cast<int64_t>(log->size_bytes());
       part.offset_lag = 0;  // the leader's own log: nothing to catch up
       part.is_future_key = false;
+      for (const storage::DamagedRange& d : log->damaged_ranges()) {
+        auto& out = part.damaged_ranges.emplace_back();
+        out.segment_base_offset = d.segment_base;
+        out.start_position = static_cast<int64_t>(d.start_position);
+        out.end_position = static_cast<int64_t>(d.end_position);
+        out.first_offset = d.first_offset;
+        out.next_offset = d.next_offset;
+        out.reason = d.reason;
+      }
       if (auto* cleaner = ctx.broker.log_cleaner(); cleaner != nullptr && log->config().compact) {
         if (auto status = cleaner->status(tp)) {
           part.cleaner_dirty_ratio = status->dirty_ratio;
