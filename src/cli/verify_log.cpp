@@ -120,7 +120,8 @@ PartitionCheck check_partition(const fs::path& dir, const std::vector<int64_t>& 
 
 // A partition directory (it holds .log files), or a log dir: its partition directories.
 std::vector<PartitionCheck> check_dir(const std::string& name) {
-  const fs::path dir(name);
+  fs::path dir(name);
+  if (!dir.has_filename()) dir = dir.parent_path();  // "orders-0/" names orders-0
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
     throw CliError(ExitCode::error,

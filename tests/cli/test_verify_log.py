@@ -60,9 +60,10 @@ def test_damage_in_the_middle_is_reported_with_the_offsets_around_it(tmp_path):
     pdir, files = make_partition(tmp_path)
     size = batch_size()
     flip(files[0], 2 * size + 20)  # inside the third batch (offsets 4..5)
-    r, doc = verify(pdir)
+    r, doc = verify(f"{pdir}/")
     assert r.returncode == EXIT_DAMAGED, r.stderr
     [p] = doc
+    assert (p["topic"], p["partition"]) == ("orders", 0)
     assert not p["ok"] and p["batches"] == 9
     [d] = p["damaged"]
     assert d["segment"].endswith("00000000000000000000.log")
