@@ -6,6 +6,7 @@
 #include "core/protocol/errors.h"
 #include "core/protocol/writer.h"
 #include "server/handlers/handlers.h"
+#include "server/log_rate_limit.h"
 
 namespace kfk::server {
 
@@ -45,7 +46,8 @@ asio::awaitable<void> ApiVersionsHandler::handle(RequestContext& ctx, const Requ
   if (ctx.version() >= 3) {
     if (!valid_software_field(req.client_software_name) ||
         !valid_software_field(req.client_software_version)) {
-      spdlog::warn("connection {} from {}: invalid client software name or version '{}' '{}'",
+      warn_limited(fmt::format("{} client software", peer_host(ctx.connection.peer)),
+                   "connection {} from {}: invalid client software name or version '{}' '{}'",
                    ctx.connection.id, ctx.connection.peer, req.client_software_name,
                    req.client_software_version);
       resp.error_code = static_cast<int16_t>(protocol::ErrorCode::invalid_request);

@@ -34,6 +34,7 @@
 #include "server/handlers/offset_fetch.h"
 #include "server/handlers/produce.h"
 #include "server/handlers/sync_group.h"
+#include "server/log_rate_limit.h"
 
 namespace kfk::server {
 
@@ -62,8 +63,10 @@ asio::awaitable<RequestOutcome> invoke(RequestContext& ctx, protocol::Reader& bo
   RequestOutcome outcome;
   typename H::Request request;
   if (!request.decode(body, ctx.version())) {
-    spdlog::warn("closing connection from {}: malformed {} v{} request: {}", ctx.connection.peer,
-                 H::Request::message_name, ctx.version(), body.error().message());
+    warn_limited(
+        fmt::format("{} malformed {}", peer_host(ctx.connection.peer), H::Request::message_name),
+        "closing connection from {}: malformed {} v{} request: {}", ctx.connection.peer,
+        H::Request::message_name, ctx.version(), body.error().message());
     outcome.respond = false;
     outcome.close = true;
     co_return outcome;
@@ -123,7 +126,8 @@ asio::awaitable<RequestOutcome> BrokerDispatcher::dispatch(const ConnectionInfo&
   const int32_t correlation_id = peek.read_int32("correlation id");
   const Entry* entry = find_entry(key);
   if (entry == nullptr) {
-    spdlog::warn("closing connection from {}: unsupported api key {}", conn.peer, key);
+    warn_limited(fmt::format("{} api key", peer_host(conn.peer)),
+                 "closing connection from {}: unsupported api key {}", conn.peer, key);
     co_return close_connection();
   }
   if (version < entry->api.min_version || version > entry->api.max_version) {
@@ -134,7 +138,8 @@ asio::awaitable<RequestOutcome> BrokerDispatcher::dispatch(const ConnectionInfo&
     }
     // A response of an unknown version cannot be written, so the client gets no answer: as
     // with Kafka, it should have asked ApiVersions first.
-    spdlog::warn("closing connection from {}: {} version {} is not supported (supported {}..{})",
+    warn_limited(fmt::format("{} api version", peer_host(conn.peer)),
+                 "closing connection from {}: {} version {} is not supported (supported {}..{})",
                  conn.peer, protocol::find_api(key)->name, version, entry->api.min_version,
                  entry->api.max_version);
     co_return close_connection();
@@ -142,7 +147,8 @@ asio::awaitable<RequestOutcome> BrokerDispatcher::dispatch(const ConnectionInfo&
   protocol::Reader reader(frame);
   protocol::RequestHeader header;
   if (!header.decode(reader, protocol::request_header_version(key, version))) {
-    spdlog::warn("closing connection from {}: malformed request header: {}", conn.peer,
+    warn_limited(fmt::format("{} request header", peer_host(conn.peer)),
+                 "closing connection from {}: malformed request header: {}", conn.peer,
                  reader.error().message());
     co_return close_connection();
   }

@@ -13,6 +13,7 @@
 #include "server/broker.h"
 #include "server/cluster/controller.h"
 #include "server/fetch/fetch_manager.h"
+#include "server/log_rate_limit.h"
 #include "server/storage/file_io.h"
 #include "server/storage/partition_log.h"
 
@@ -329,8 +330,9 @@ asio::awaitable<void> ProduceHandler::handle(RequestContext& ctx, const Request&
     // Kafka closes the connection of an acks=0 producer whose request failed: the only way
     // to tell it.
     if (any_error && ctx.connection.extras) {
-      spdlog::info("closing connection from {}: an acks=0 produce request failed",
-                   ctx.connection.peer);
+      log_limited(spdlog::level::info, fmt::format("{} acks=0", peer_host(ctx.connection.peer)),
+                  "closing connection from {}: an acks=0 produce request failed",
+                  ctx.connection.peer);
       ctx.connection.extras->close = true;
     }
   }
