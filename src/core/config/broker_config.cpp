@@ -24,6 +24,52 @@ constexpr auto kPerBroker = UpdateMode::per_broker;
 std::string long_max() { return std::to_string(std::numeric_limits<int64_t>::max()); }
 std::string int_max() { return std::to_string(std::numeric_limits<int32_t>::max()); }
 
+}  // namespace
+
+Result<std::map<std::string, int32_t>> parse_per_ip_overrides(std::string_view text) {
+  std::map<std::string, int32_t> out;
+  std::vector<std::string> errors;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find(',', start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view entry = text.substr(start, end - start);
+    while (!entry.empty() && std::isspace(static_cast<unsigned char>(entry.front())))
+      entry.remove_prefix(1);
+    while (!entry.empty() && std::isspace(static_cast<unsigned char>(entry.back())))
+      entry.remove_suffix(1);
+    start = end + 1;
+    if (entry.empty()) continue;
+    const size_t colon = entry.rfind(':');
+    std::string host(colon == std::string_view::npos ? entry : entry.substr(0, colon));
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+      host = host.substr(1, host.size() - 2);
+    int64_t count = -1;
+    if (colon != std::string_view::npos && colon + 1 < entry.size() && entry.size() - colon <= 11 &&
+        std::all_of(entry.begin() + static_cast<ptrdiff_t>(colon) + 1, entry.end(),
+                    [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
+      count = std::stoll(std::string(entry.substr(colon + 1)));
+    if (host.empty() || count < 0 || count > std::numeric_limits<int32_t>::max()) {
+      errors.push_back(
+          fmt::format("max.connections.per.ip.overrides: '{}' is not host:count (count 0..{})",
+                      entry, std::numeric_limits<int32_t>::max()));
+      continue;
+    }
+    out[host] = static_cast<int32_t>(count);
+  }
+  if (!errors.empty()) return Result<std::map<std::string, int32_t>>::failure(std::move(errors));
+  return out;
+}
+
+namespace {
+
+Validator per_ip_overrides() {
+  return custom("host:count entries separated by commas", [](const ConfigValue& v) {
+    auto parsed = parse_per_ip_overrides(v.as_string());
+    return parsed.ok() ? std::string() : parsed.error_text();
+  });
+}
+
 // A list with no empty element and no element twice.
 Validator distinct_non_empty_items() {
   return custom("a comma-separated list of distinct, non-empty entries",
@@ -80,13 +126,23 @@ void define_node_and_network(ConfigDef& d) {
   d.define("socket.listen.backlog.size", T::int32, "50", at_least(1), kMedium,
            "Backlog of pending connections on each listening socket.");
   d.define("connections.max.idle.ms", T::int64, "600000", no_validator(), kMedium,
-           "Connections idle for longer are closed.");
+           "Connections without a request for longer are closed (and connections whose "
+           "response the client does not read); 0 or less: never. A request must also arrive "
+           "whole within 30 s of its first byte, or this when shorter.");
   d.define("max.connections", T::int32, int_max(), at_least(0), kMedium,
            "Most connections the broker accepts in total.")
       .dynamic(kCluster);
   d.define("max.connections.per.ip", T::int32, int_max(), at_least(0), kMedium,
            "Most connections the broker accepts from one address.")
       .dynamic(kCluster);
+  d.define("max.connections.per.ip.overrides", T::string, "", per_ip_overrides(), kMedium,
+           "Limits for given addresses instead of max.connections.per.ip, "
+           "host:count separated by commas, e.g. 127.0.0.1:200,client.example:50.")
+      .dynamic(kCluster);
+  d.define("queued.max.request.bytes", T::int64, "104857600", at_least(-1), kMedium,
+           "Bytes of requests the broker holds at once across all connections; when they are "
+           "reached it reads no further requests until some are served. -1: no bound (kfk "
+           "default 100 MiB; Kafka's is -1).");
   d.define("queued.max.requests", T::int32, "500", at_least(1), kHigh,
            "Requests a connection may have waiting before the broker stops reading from it.");
   d.define("fetch.max.bytes", T::int32, "57671680", at_least(1024), kMedium,
@@ -407,6 +463,10 @@ Result<BrokerConfig> build(Config values) {
   b.connections_max_idle_ms = v.get_long("connections.max.idle.ms");
   b.max_connections = v.get_int("max.connections");
   b.max_connections_per_ip = v.get_int("max.connections.per.ip");
+  if (auto overrides = parse_per_ip_overrides(v.get_string("max.connections.per.ip.overrides"));
+      overrides.ok())
+    b.max_connections_per_ip_overrides = overrides.value();
+  b.queued_max_request_bytes = v.get_long("queued.max.request.bytes");
   b.queued_max_requests = v.get_int("queued.max.requests");
   b.fetch_max_bytes = v.get_int("fetch.max.bytes");
   b.max_incremental_fetch_session_cache_slots =

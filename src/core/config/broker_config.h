@@ -7,7 +7,8 @@
 //   log.dir ./kfk-data, offsets.topic.replication.factor / transaction.state.log.* sized for
 //   one node, num.reactor.threads (kfk's thread model; Kafka's num.network.threads and
 //   num.io.threads are accepted and ignored), cluster.id (normally read from meta.properties),
-//   metadata.log.segment.bytes 16 MiB (the metadata log is trimmed by whole segments).
+//   metadata.log.segment.bytes 16 MiB (the metadata log is trimmed by whole segments),
+//   queued.max.request.bytes 100 MiB (Kafka: -1, no bound).
 //
 // The typed view: read `cfg.num_partitions`, `cfg.listeners`, `cfg.log_dirs`, ...; topic
 // defaults that come from broker settings (log.retention.*, log.segment.bytes, ...) are
@@ -31,6 +32,10 @@
 namespace kfk::config {
 
 const ConfigDef& broker_config_def();
+
+// max.connections.per.ip.overrides: "host:count" entries separated by commas (IPv6 hosts may
+// be in brackets) -> host -> count.
+Result<std::map<std::string, int32_t>> parse_per_ip_overrides(std::string_view text);
 
 enum class ProcessRole : uint8_t { broker, controller };
 
@@ -56,6 +61,8 @@ struct BrokerConfig {
   int64_t connections_max_idle_ms = 0;
   int32_t max_connections = 0;
   int32_t max_connections_per_ip = 0;
+  std::map<std::string, int32_t> max_connections_per_ip_overrides;  // host -> limit
+  int64_t queued_max_request_bytes = 0;                             // -1: no bound
   int32_t queued_max_requests = 0;
   int32_t fetch_max_bytes = 0;
   int32_t max_incremental_fetch_session_cache_slots = 0;
