@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 #include <pthread.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <csignal>
 #include <cstdio>
@@ -44,8 +45,51 @@ void add_config_options(CLI::App& cmd, ServerOptions& o) {
       ->type_name("KEY=VALUE");
 }
 
+// Every connection and every open segment costs a file descriptor, and the usual soft limit
+// (1024) is far below what a broker needs; the hard limit is what the administrator allows.
+void raise_open_files_limit() {
+  constexpr rlim_t kLowLimit = 4096;
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  const rlim_t soft = limit.rlim_cur;
+  if (soft < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+      spdlog::warn("open files limit {}: raising it to the hard limit {} failed", soft,
+                   limit.rlim_max);
+      return;
+    }
+    spdlog::info("open files limit raised from {} to {} (the hard limit)", soft, limit.rlim_max);
+  } else {
+    spdlog::info("open files limit {} (the hard limit)", soft);
+  }
+  if (limit.rlim_cur < kLowLimit)
+    spdlog::warn(
+        "open files limit {} is low: every connection and every partition's open segment "
+        "takes descriptors (raise the hard limit, e.g. ulimit -Hn or LimitNOFILE)",
+        limit.rlim_cur);
+}
+
+// Until TLS and SASL are served, such a listener would serve plaintext under their name.
+void refuse_unserved_listeners(const config::BrokerConfig& cfg) {
+  for (const auto& l : cfg.listeners) {
+    if (l.protocol == config::SecurityProtocol::plaintext) continue;
+    throw CliError(ExitCode::not_available,
+                   fmt::format("kfk server start: listener {} uses {}, which this version of kfk "
+                               "does not serve (only PLAINTEXT)",
+                               l.to_string(), config::to_string(l.protocol)),
+                   "use a PLAINTEXT listener (listeners=PLAINTEXT://host:port), or check "
+                   "listener.security.protocol.map; TLS and SASL are not available yet");
+  }
+}
+
 // What to do about a broker that did not start, from what failed.
 std::string start_failure_hint(const std::string& error) {
+  if (error.find("in use by another broker") != std::string::npos)
+    return "stop the broker named above, or give this one other log.dirs and metadata.log.dir";
+  if (error.find("cannot listen on") != std::string::npos)
+    return "choose another port or address in listeners; a broker can listen only on "
+           "addresses of this machine";
   if (error.find("metadata log") != std::string::npos)
     return "the metadata log (topics and configs) is damaged or incomplete: restore the "
            "directory named above from a backup, or move it away to start without topics";
@@ -58,6 +102,8 @@ std::string start_failure_hint(const std::string& error) {
 
 void run_start(const ServerOptions& o) {
   config::BrokerConfig cfg = load_config(o, "kfk server start");
+  refuse_unserved_listeners(cfg);
+  raise_open_files_limit();
   // SIGINT and SIGTERM are taken by sigwait() below; block them before any thread starts so
   // every reactor thread inherits the mask.
   sigset_t signals;

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <csignal>
+#include <filesystem>
 #include <thread>
 
 #include "core/config/topic_config.h"
@@ -16,6 +17,8 @@
 #include "server/group/group_coordinator.h"
 #include "server/group/offsets_topic_store.h"
 #include "server/handlers/handlers.h"
+#include "server/network/connection_quotas.h"
+#include "server/network/request_memory_pool.h"
 #include "server/storage/log_cleaner_manager.h"
 #include "server/storage/log_manager.h"
 
@@ -53,6 +56,35 @@ std::optional<protocol::Uuid> read_partition_metadata(const storage::PartitionLo
       pos + key.size(), end == std::string::npos ? end : end - pos - key.size()));
 }
 
+// A request must arrive whole within this time of its first byte (or connections.max.idle.ms
+// when shorter): clients give up on a request after request.timeout.ms (30 s by default), so
+// a request still arriving after that is a client trickling bytes to hold the connection.
+constexpr int64_t kRequestReadTimeoutMs = 30000;
+
+// max.connections.per.ip.overrides names hosts; connections are counted by address.
+std::map<std::string, int32_t> resolve_overrides(const std::map<std::string, int32_t>& by_host) {
+  std::map<std::string, int32_t> out;
+  asio::io_context io;
+  asio::ip::tcp::resolver resolver(io);
+  for (const auto& [host, limit] : by_host) {
+    asio::error_code ec;
+    auto address = asio::ip::make_address(host, ec);
+    if (!ec) {
+      out[address.to_string()] = limit;
+      continue;
+    }
+    auto results = resolver.resolve(host, "", ec);
+    if (ec || results.empty()) {
+      spdlog::warn(
+          "max.connections.per.ip.overrides: cannot resolve {}: {}; its limit is not applied", host,
+          ec ? ec.message() : "no address");
+      continue;
+    }
+    for (const auto& r : results) out[r.endpoint().address().to_string()] = limit;
+  }
+  return out;
+}
+
 bool same_layers(const MetadataImage& a, const MetadataImage& b, int32_t node_id) {
   auto broker = [&](const MetadataImage& i) {
     auto it = i.broker_configs.find(node_id);
@@ -71,6 +103,14 @@ std::string Broker::start() {
   // sendfile(2) has no MSG_NOSIGNAL: a consumer that hangs up while its fetch response is
   // being written must cost the broker an EPIPE on that connection, not its life.
   std::signal(SIGPIPE, SIG_IGN);
+  for (const auto& l : config_.listeners) {
+    if (l.protocol != config::SecurityProtocol::plaintext)
+      return fmt::format(
+          "listener {} uses {}, which kfk does not serve yet: only PLAINTEXT listeners are "
+          "served (TLS and SASL are still to come)",
+          l.to_string(), config::to_string(l.protocol));
+  }
+  if (auto err = lock_dirs(); !err.empty()) return err;
   std::string error;
   cluster_id_ =
       ensure_formatted(config_.log_dirs, config_.node_id, config_.cluster_id.value_or(""), error);
@@ -79,17 +119,9 @@ std::string Broker::start() {
   reactors_ = std::make_unique<ReactorPool>(static_cast<size_t>(config_.reactor_threads()));
   dispatcher_ = std::make_unique<BrokerDispatcher>(*this);
   fetch_ = std::make_unique<FetchManager>(config_);
-  ConnectionLimits limits;
-  limits.max_request_bytes = config_.socket_request_max_bytes;
-  for (const auto& l : config_.listeners) {
-    ListenerSpec spec{l.name, l.host, l.port};
-    auto listener = std::make_unique<Listener>(spec, *reactors_, *dispatcher_, limits);
-    if (auto err = listener->start(); !err.empty()) {
-      listeners_.clear();
-      reactors_.reset();
-      return err;
-    }
-    listeners_.push_back(std::move(listener));
+  if (auto err = start_listeners(); !err.empty()) {
+    abandon_start();
+    return err;
   }
 
   MetadataImage base;
@@ -110,13 +142,11 @@ std::string Broker::start() {
     base.brokers.push_back(ep);
   }
   if (auto err = open_storage(std::move(base)); !err.empty()) {
-    listeners_.clear();
-    reactors_.reset();
+    abandon_start();
     return err;
   }
   if (auto err = open_group_coordinator(); !err.empty()) {
-    listeners_.clear();
-    reactors_.reset();
+    abandon_start();
     return err;
   }
   start_log_cleaner();
@@ -124,6 +154,54 @@ std::string Broker::start() {
   reactors_->start();
   started_ = true;
   return {};
+}
+
+std::string Broker::lock_dirs() {
+  std::vector<std::filesystem::path> dirs(config_.log_dirs.begin(), config_.log_dirs.end());
+  dirs.emplace_back(config_.metadata_log_dir);
+  for (const auto& dir : dirs) {
+    // The metadata log dir is usually the first log dir: lock each directory once.
+    std::error_code ec;
+    const auto canonical = std::filesystem::weakly_canonical(dir, ec);
+    const bool held = std::any_of(dir_locks_.begin(), dir_locks_.end(),
+                                  [&](const auto& l) { return l.dir() == (ec ? dir : canonical); });
+    if (held) continue;
+    std::string error;
+    auto lock = storage::DirLock::acquire(ec ? dir : canonical, error);
+    if (!lock.locked()) {
+      dir_locks_.clear();
+      return error;
+    }
+    dir_locks_.push_back(std::move(lock));
+  }
+  return {};
+}
+
+std::string Broker::start_listeners() {
+  ConnectionLimits limits;
+  limits.max_request_bytes = config_.socket_request_max_bytes;
+  limits.idle_ms = config_.connections_max_idle_ms;
+  limits.request_read_timeout_ms =
+      limits.idle_ms > 0 ? std::min(limits.idle_ms, kRequestReadTimeoutMs) : kRequestReadTimeoutMs;
+  request_memory_ = std::make_shared<RequestMemoryPool>(config_.queued_max_request_bytes);
+  ConnectionQuotaConfig quotas;
+  quotas.max_connections = config_.max_connections;
+  quotas.max_connections_per_ip = config_.max_connections_per_ip;
+  quotas.per_ip_overrides = resolve_overrides(config_.max_connections_per_ip_overrides);
+  connection_quotas_ = std::make_shared<ConnectionQuotas>(std::move(quotas));
+  for (const auto& l : config_.listeners) {
+    ListenerSpec spec{l.name, l.host, l.port};
+    listeners_.push_back(std::make_unique<Listener>(spec, *reactors_, *dispatcher_, limits,
+                                                    request_memory_, connection_quotas_));
+    if (auto err = listeners_.back()->start(); !err.empty()) return err;
+  }
+  return {};
+}
+
+void Broker::abandon_start() {
+  // A listener uses its reactor until it is destroyed, so it goes first.
+  listeners_.clear();
+  reactors_.reset();
 }
 
 void Broker::start_log_cleaner() {
@@ -171,7 +249,7 @@ std::string Broker::open_storage(MetadataImage base) {
     return fmt::format("cannot open the metadata log: {}", metadata_log.error().message());
   auto controller = Controller::open(
       config_, std::move(metadata_log).value(), std::move(base),
-      [this](std::shared_ptr<const MetadataImage> next) { apply_image(std::move(next)); });
+      [this](std::shared_ptr<const MetadataImage> next) { return apply_image(std::move(next)); });
   if (!controller)
     return fmt::format("cannot replay the metadata log: {}", controller.error().message());
   controller_ = std::move(controller).value();
@@ -194,7 +272,9 @@ std::string Broker::open_storage(MetadataImage base) {
     std::lock_guard lock(image_mutex_);
     logs_ = std::move(logs).value();
   }
-  reconcile_logs(nullptr, *image);
+  if (auto failed = reconcile_logs(nullptr, *image); !failed.empty())
+    return fmt::format("cannot create the logs of topic {}: {}", failed.begin()->first,
+                       failed.begin()->second);
   const auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
           .count();
@@ -214,15 +294,31 @@ storage::LogConfig Broker::log_config(const MetadataImage& image, const TopicSta
   return storage::log_config_from(resolved.value(), config_.producer_id_expiration_ms);
 }
 
-void Broker::apply_image(std::shared_ptr<const MetadataImage> next) {
+PublishOutcome Broker::apply_image(std::shared_ptr<const MetadataImage> next) {
   std::shared_ptr<const MetadataImage> previous = metadata();
+  PublishOutcome outcome;
   // Before the log manager is open (replay at start) the image is only recorded.
-  if (logs_) reconcile_logs(previous.get(), *next);
+  if (logs_) outcome.failed_topics = reconcile_logs(previous.get(), *next);
+  if (!outcome.failed_topics.empty()) {
+    // Never serve a partition without its log: those topics stay as they were. The next
+    // image is compared with what is served, so its publication tries their logs again.
+    auto served = std::make_shared<MetadataImage>(*next);
+    for (const auto& [name, why] : outcome.failed_topics) {
+      if (previous && previous->find_topic(name) != nullptr)
+        served->topics[name] = previous->topics.at(name);
+      else
+        served->topics.erase(name);
+    }
+    next = std::move(served);
+  }
   std::lock_guard lock(image_mutex_);
   image_ = std::move(next);
+  return outcome;
 }
 
-void Broker::reconcile_logs(const MetadataImage* previous, const MetadataImage& next) {
+std::map<std::string, std::string> Broker::reconcile_logs(const MetadataImage* previous,
+                                                          const MetadataImage& next) {
+  std::map<std::string, std::string> failed;
   // Logs of topics that are gone, or whose directory belongs to an older topic of that name.
   for (const auto& tp : logs_->partitions()) {
     const TopicState* topic = next.find_topic(tp.topic);
@@ -266,11 +362,14 @@ void Broker::reconcile_logs(const MetadataImage* previous, const MetadataImage& 
       if (!created) {
         spdlog::error("could not create the log of partition {}: {}", storage::to_string(tp),
                       created.error().message());
-        continue;
+        failed.emplace(name, fmt::format("partition {}: {}", storage::to_string(tp),
+                                         created.error().message()));
+        break;
       }
       write_partition_metadata(**created, topic->id);
     }
   }
+  return failed;
 }
 
 void Broker::maintenance_loop() {

@@ -4,6 +4,7 @@
 #include <asio/awaitable.hpp>
 #include <condition_variable>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -15,6 +16,7 @@
 #include "core/protocol/errors.h"
 #include "server/cluster/metadata_image.h"
 #include "server/network/listener.h"
+#include "server/storage/dir_lock.h"
 
 namespace kfk::storage {
 class LogCleanerManager;
@@ -33,6 +35,7 @@ class OffsetsTopicStore;
 class BrokerDispatcher;
 class Controller;
 class FetchManager;
+struct PublishOutcome;
 
 class Broker {
  public:
@@ -41,8 +44,9 @@ class Broker {
   Broker(const Broker&) = delete;
   Broker& operator=(const Broker&) = delete;
 
-  // Formats new log dirs, binds the listeners and starts serving. Returns an error message,
-  // or an empty string once the broker is ready.
+  // Locks and formats the log dirs, binds the listeners and starts serving. Returns an error
+  // message, or an empty string once the broker is ready. After a failure the broker holds
+  // nothing but its directory locks (until it is destroyed).
   std::string start();
   // Stops accepting, lets in-flight requests finish, and stops the reactors. Idempotent.
   void stop();
@@ -75,9 +79,17 @@ class Broker {
 
  private:
   // Serves `next` after making the logs agree with it: creates the logs of new partitions,
-  // deletes those of removed topics, applies changed settings.
-  void apply_image(std::shared_ptr<const MetadataImage> next);
-  void reconcile_logs(const MetadataImage* previous, const MetadataImage& next);
+  // deletes those of removed topics, applies changed settings. A topic whose logs could not
+  // all be created is served as it was in the previous image (absent if new) and reported.
+  PublishOutcome apply_image(std::shared_ptr<const MetadataImage> next);
+  // Returns the topics whose partition logs could not all be created, with why.
+  std::map<std::string, std::string> reconcile_logs(const MetadataImage* previous,
+                                                    const MetadataImage& next);
+  // Locks every log dir and the metadata log dir (storage/dir_lock.h).
+  std::string lock_dirs();
+  std::string start_listeners();
+  // Undoes a start that failed: listeners first, then the reactors they use.
+  void abandon_start();
   // The background duties of the storage: flush.ms, retention, checkpoints, producer expiry.
   void maintenance_loop();
   std::string open_storage(MetadataImage base);
@@ -86,9 +98,13 @@ class Broker {
   void start_log_cleaner();
 
   config::BrokerConfig config_;
+  // Released last, when the broker is destroyed.
+  std::vector<storage::DirLock> dir_locks_;
   std::string cluster_id_;
   std::unique_ptr<ReactorPool> reactors_;
   std::unique_ptr<BrokerDispatcher> dispatcher_;
+  std::shared_ptr<RequestMemoryPool> request_memory_;  // queued.max.request.bytes
+  std::shared_ptr<ConnectionQuotas> connection_quotas_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::unique_ptr<storage::LogManager> logs_;
   std::unique_ptr<storage::LogCleanerManager> cleaner_;

@@ -6,9 +6,11 @@ import signal
 import socket
 import struct
 import subprocess
-
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 from conftest import KFK
+from support import free_port
 
 
 def kcat_metadata(bootstrap):
@@ -110,3 +112,82 @@ def test_refuses_unknown_setting(tmp_path):
                           "--set", f"log.dirs={tmp_path}"], capture_output=True, text=True, timeout=20)
     assert out.returncode == 2
     assert "no.such.setting" in out.stderr
+
+
+def start_args(data_dir, listener="127.0.0.1:0", *extra):
+    return [KFK, "server", "start", "--set", f"listeners=PLAINTEXT://{listener}",
+            "--set", f"log.dirs={data_dir}"] + list(extra)
+
+
+def test_second_broker_on_the_same_dirs_fails_fast(make_broker, tmp_path):
+    first = make_broker().start()
+    logs = os.path.join(first.data_dir, "logs")
+    t0 = time.monotonic()
+    out = subprocess.run(start_args(logs), capture_output=True, text=True, timeout=20)
+    assert time.monotonic() - t0 < 10
+    assert out.returncode == 1, out.stderr
+    assert f"the directory {logs} is in use by another broker (pid {first.proc.pid}" in out.stderr
+    # The metadata log dir is locked as well.
+    out = subprocess.run(start_args(tmp_path / "other", "127.0.0.1:0",
+                                    "--set", f"metadata.log.dir={logs}"),
+                         capture_output=True, text=True, timeout=20)
+    assert out.returncode == 1, out.stderr
+    assert "is in use by another broker" in out.stderr
+    # The first broker keeps serving, its data intact.
+    produced = subprocess.run(["kcat", "-b", first.bootstrap, "-P", "-t", "locked"],
+                              input="one\ntwo\n", capture_output=True, text=True, timeout=30)
+    assert produced.returncode == 0, produced.stderr
+    consumed = subprocess.run(["kcat", "-b", first.bootstrap, "-C", "-t", "locked", "-o",
+                               "beginning", "-c", "2", "-e"], capture_output=True, text=True,
+                              timeout=30)
+    assert consumed.stdout.split() == ["one", "two"]
+    assert open(os.path.join(logs, ".lock")).read().strip() == str(first.proc.pid)
+
+
+def test_bind_failures_exit_with_a_message_never_a_crash(make_broker, tmp_path):
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    busy_port = busy.getsockname()[1]
+    cases = [
+        (f"127.0.0.1:{busy_port}",
+         f"cannot listen on 127.0.0.1:{busy_port}: address in use (is another broker running?)"),
+        ("192.0.2.1:9092", "cannot listen on 192.0.2.1:9092: address not available"),
+    ]
+
+    def attempts(worker):
+        failures = []
+        for i in range(45):
+            listener, message = cases[(worker + i) % 2]
+            out = subprocess.run(start_args(tmp_path / f"w{worker}", listener),
+                                 capture_output=True, text=True, timeout=30)
+            if out.returncode != 1 or message not in out.stderr:
+                failures.append((listener, out.returncode, out.stderr[-500:]))
+        return failures
+
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            failures = [f for fs in pool.map(attempts, range(4)) for f in fs]
+        assert not failures, failures[:3]
+    finally:
+        busy.close()
+    # Starts and stops that succeed, on one port: a client connection leaves the port in
+    # TIME_WAIT when the broker closes it, and the next start binds it all the same.
+    port = free_port()
+    b = make_broker("--set", f"listeners=PLAINTEXT://127.0.0.1:{port}")
+    for _ in range(20):
+        b.start()
+        assert kcat_metadata(f"127.0.0.1:{port}")["brokers"]
+        assert b.stop() == 0
+
+
+def test_tls_and_sasl_listeners_are_refused(tmp_path):
+    for settings in (["--set", "listeners=SSL://127.0.0.1:0"],
+                     ["--set", "listeners=SASL_SSL://127.0.0.1:0"],
+                     ["--set", "listeners=CLIENT://127.0.0.1:0",
+                      "--set", "listener.security.protocol.map=CLIENT:SASL_PLAINTEXT"]):
+        out = subprocess.run([KFK, "server", "start", "--set", f"log.dirs={tmp_path}"] + settings,
+                             capture_output=True, text=True, timeout=20)
+        assert out.returncode == 5, out.stderr
+        assert "does not serve (only PLAINTEXT)" in out.stderr
+        assert "kfk broker ready" not in out.stdout

@@ -32,6 +32,7 @@ struct Harness {
                               [this](std::shared_ptr<const MetadataImage> image) {
                                 published = std::move(image);
                                 ++publications;
+                                return PublishOutcome{};
                               });
     REQUIRE_MESSAGE(c, c.error().message());
     controller = std::move(c).value();

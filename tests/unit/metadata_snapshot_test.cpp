@@ -43,7 +43,7 @@ struct Node {
     base.controller_id = 1;
     base.brokers.push_back(BrokerEndpoint{1, "PLAINTEXT", "127.0.0.1", 9092, std::nullopt});
     return Controller::open(config, std::move(log).value(), base,
-                            [](std::shared_ptr<const MetadataImage>) {});
+                            [](std::shared_ptr<const MetadataImage>) { return PublishOutcome{}; });
   }
   void open(const fs::path& dir) {
     auto c = try_open(dir);

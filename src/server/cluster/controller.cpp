@@ -193,7 +193,7 @@ ControllerResult Controller::commit(std::vector<MetadataRecord> records) {
       spdlog::error("metadata record not applied: {}", problem);
   next->offset = *offset;
   image_ = next;
-  publish_(image_);
+  last_publish_ = publish_(image_);
   maybe_snapshot();
   return {};
 }
@@ -434,6 +434,21 @@ CreatedTopic Controller::create_topic(const NewTopic& req, bool validate_only) {
     records.emplace_back(pr);
   }
   out.result = commit(std::move(records));
+  if (auto it = last_publish_.failed_topics.find(req.name);
+      out.result.ok() && it != last_publish_.failed_topics.end()) {
+    // The broker cannot serve the topic without its logs: take the topic back, so that it
+    // neither lingers without logs nor blocks a retry with TOPIC_ALREADY_EXISTS.
+    const std::string why = it->second;
+    protocol::MetadataRemoveTopicRecord r;
+    r.topic_id = out.topic_id;
+    if (auto undo = commit({MetadataRecord(r)}); !undo.ok())
+      spdlog::error("topic {} has no logs and could not be removed again: {}", req.name,
+                    undo.message);
+    spdlog::error("could not create topic {}: {}", req.name, why);
+    out.result = fail(ErrorCode::kafka_storage_error,
+                      fmt::format("The logs of topic {} could not be created: {}", req.name, why));
+    return out;
+  }
   if (out.result.ok())
     spdlog::info("created topic {} ({} partitions, id {})", req.name, out.num_partitions,
                  out.topic_id.to_string());
@@ -517,6 +532,15 @@ ControllerResult Controller::create_partitions(
     records.emplace_back(pr);
   }
   auto result = commit(std::move(records));
+  if (auto it = last_publish_.failed_topics.find(name);
+      result.ok() && it != last_publish_.failed_topics.end()) {
+    // Partitions cannot be taken back; the broker keeps serving the topic as it was, and the
+    // next metadata change creates the missing logs again.
+    return fail(ErrorCode::kafka_storage_error,
+                fmt::format("The logs of the new partitions of {} could not be created: {}; the "
+                            "topic is served with its old partitions until they can be",
+                            name, it->second));
+  }
   if (result.ok()) spdlog::info("topic {} now has {} partitions", name, total);
   return result;
 }

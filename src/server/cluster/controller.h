@@ -62,11 +62,21 @@ struct ConfigChange {
   std::optional<std::string> value;
 };
 
+// What the broker could not carry out of an image it was handed.
+struct PublishOutcome {
+  // Topics whose partition logs could not all be created (out of file descriptors, a full or
+  // failed disk), with why. The broker does not serve them in that state.
+  std::map<std::string, std::string> failed_topics;
+};
+
 class Controller {
  public:
   // Called with every new image, before operations return; the broker creates and deletes
-  // partition logs from it and then serves it.
-  using Publish = std::function<void(std::shared_ptr<const MetadataImage>)>;
+  // partition logs from it and then serves it. A topic created by an operation whose logs
+  // could not be created is removed again by a second batch, and the operation fails with
+  // KAFKA_STORAGE_ERROR: no topic is ever served without its logs, and a retry can succeed
+  // once the cause is gone.
+  using Publish = std::function<PublishOutcome(std::shared_ptr<const MetadataImage>)>;
 
   // Loads the newest usable snapshot in the log's directory and replays the log after it
   // on top of `base` (cluster id, brokers), and publishes the result. Fails when the log
@@ -118,6 +128,7 @@ class Controller {
   std::unique_ptr<MetadataLog> log_;
   Publish publish_;
   mutable std::mutex mu_;
+  PublishOutcome last_publish_;  // of the last commit, under mu_
   std::shared_ptr<const MetadataImage> image_;
   int64_t producer_ids_next_ = 0;  // next id of the reserved block
   int64_t producer_ids_end_ = 0;   // end of the reserved block

@@ -1,6 +1,7 @@
 #include "server/cluster/metadata_log.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <vector>
@@ -91,11 +92,18 @@ storage::Result<int64_t> MetadataLog::append(std::span<const MetadataRecord> rec
   protocol::Bytes batch = builder.build();
   storage::AppendOptions append_options;
   append_options.origin = storage::AppendOrigin::coordinator;
+  const int64_t end_before = log_->log_end_offset();
   auto result = log_->append(batch, append_options);
   if (!result.ok())
     return StorageError::make(StorageErrorKind::invalid_argument,
                               fmt::format("metadata log append: {}", result.error_message));
-  if (auto e = log_->flush(); !e.ok()) return e;
+  if (auto e = log_->flush(); !e.ok()) {
+    // Not committed (out of file descriptors, a failing disk): take the batch back, so that
+    // the next start does not replay an operation its client was told failed.
+    if (auto undo = log_->truncate_to(end_before); !undo.ok())
+      spdlog::error("metadata log: could not take back an uncommitted batch: {}", undo.message());
+    return e;
+  }
   bytes_appended_ += batch.size();
   return result.last_offset;
 }

@@ -20,6 +20,10 @@
 #include <cerrno>
 #include <cstring>
 
+#include "server/log_rate_limit.h"
+#include "server/network/connection_quotas.h"
+#include "server/network/request_memory_pool.h"
+
 namespace kfk::server {
 
 namespace {
@@ -101,22 +105,123 @@ protocol::Bytes partial_batch_filler(uint64_t missing) {
 }
 
 Connection::Connection(asio::ip::tcp::socket socket, ConnectionInfo info, Dispatcher& dispatcher,
-                       ConnectionLimits limits)
-    : socket_(std::move(socket)), info_(std::move(info)), dispatcher_(dispatcher), limits_(limits) {
+                       ConnectionLimits limits, ConnectionResources resources)
+    : socket_(std::move(socket)),
+      info_(std::move(info)),
+      dispatcher_(dispatcher),
+      limits_(limits),
+      resources_(std::move(resources)),
+      watchdog_(socket_.get_executor()),
+      pool_wait_(std::make_shared<asio::steady_timer>(socket_.get_executor())) {
   info_.extras = &extras_;
+}
+
+Connection::~Connection() {
+  release_request_memory();
+  if (resources_.quotas) resources_.quotas->remove(resources_.address);
 }
 
 void Connection::start() {
   asio::co_spawn(
       socket_.get_executor(), [self = shared_from_this()] { return self->serve(); },
       asio::detached);
+  if (limits_.idle_ms > 0 || limits_.request_read_timeout_ms > 0)
+    asio::co_spawn(
+        socket_.get_executor(), [self = shared_from_this()] { return self->watch(); },
+        asio::detached);
 }
 
 void Connection::stop() {
   asio::post(socket_.get_executor(), [self = shared_from_this()] {
+    self->stopped_ = true;
     asio::error_code ignored;
     self->socket_.shutdown(asio::ip::tcp::socket::shutdown_receive, ignored);
+    self->pool_wait_->cancel();
   });
+}
+
+Connection::Clock::time_point Connection::deadline() const {
+  auto after = [this](int64_t ms) {
+    return ms > 0 ? phase_since_ + std::chrono::milliseconds(ms) : Clock::time_point::max();
+  };
+  switch (phase_) {
+    case Phase::waiting:
+    case Phase::writing:
+      return after(limits_.idle_ms);
+    case Phase::reading:
+      return after(limits_.request_read_timeout_ms);
+    case Phase::paused:
+    case Phase::serving:
+      break;
+  }
+  return Clock::time_point::max();
+}
+
+asio::awaitable<void> Connection::watch() {
+  // Waking at least this often keeps every deadline exact: a phase's deadline is never
+  // nearer than this from the phase's start.
+  int64_t period_ms = INT64_MAX;
+  for (int64_t ms : {limits_.idle_ms, limits_.request_read_timeout_ms})
+    if (ms > 0) period_ms = std::min(period_ms, ms);
+  const auto period = std::chrono::milliseconds(std::max<int64_t>(period_ms, 10));
+  while (!closed_) {
+    const auto now = Clock::now();
+    const auto due = deadline();
+    if (now >= due) {
+      const auto ms =
+          std::chrono::duration_cast<std::chrono::milliseconds>(now - phase_since_).count();
+      if (phase_ == Phase::waiting) {
+        spdlog::debug("closing connection {} from {}: idle for {} ms (connections.max.idle.ms)",
+                      info_.id, info_.peer, ms);
+      } else if (phase_ == Phase::reading) {
+        warn_limited(fmt::format("{} slow request", peer_host(info_.peer)),
+                     "closing connection from {}: a request did not arrive whole within {} ms "
+                     "({} bytes arrived)",
+                     info_.peer, ms, in_end_ - in_begin_);
+      } else {
+        warn_limited(fmt::format("{} slow reader", peer_host(info_.peer)),
+                     "closing connection from {}: its response made no progress for {} ms "
+                     "(connections.max.idle.ms)",
+                     info_.peer, ms);
+      }
+      asio::error_code ignored;
+      socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+      socket_.cancel(ignored);
+      co_return;
+    }
+    watchdog_.expires_at(std::min(due, now + period));
+    co_await watchdog_.async_wait(use_tuple);
+  }
+}
+
+asio::awaitable<bool> Connection::reserve_request_memory(size_t bytes) {
+  if (!resources_.memory) co_return true;
+  if (!resources_.memory->try_reserve(bytes)) {
+    const Phase before = phase_;
+    const auto since = phase_since_;
+    enter(Phase::paused);
+    spdlog::debug("connection {} from {}: waiting for {} bytes of queued.max.request.bytes",
+                  info_.id, info_.peer, bytes);
+    for (;;) {
+      if (stopped_ || closed_) co_return false;
+      resources_.memory->wake_on_release(pool_wait_);
+      if (resources_.memory->try_reserve(bytes)) break;
+      // Woken by a release; the timeout only guards against a missed wake-up.
+      pool_wait_->expires_after(std::chrono::milliseconds(100));
+      co_await pool_wait_->async_wait(use_tuple);
+    }
+    // The read timeout counts from the end of the wait: the client was not at fault.
+    phase_ = before;
+    phase_since_ = before == Phase::reading ? Clock::now() : since;
+  }
+  reserved_ = bytes;
+  co_return true;
+}
+
+void Connection::release_request_memory() {
+  if (reserved_ == 0) return;
+  resources_.memory->release(reserved_);
+  reserved_ = 0;
 }
 
 asio::awaitable<bool> Connection::write_bytes(std::span<const uint8_t> bytes) {
@@ -188,17 +293,18 @@ asio::awaitable<bool> Connection::send_splice(const ResponseSplice& splice) {
         if (err) co_return false;
         continue;
       }
-      spdlog::warn("closing connection from {}: sendfile failed: {}", info_.peer,
+      warn_limited(fmt::format("{} sendfile", peer_host(info_.peer)),
+                   "closing connection from {}: sendfile failed: {}", info_.peer,
                    std::strerror(errno));
       co_return false;
     }
     if (eof) break;
   }
   if (sent < splice.length) {
-    spdlog::warn(
-        "connection {} from {}: a segment file lost {} bytes while being sent; "
-        "ending the records with a partial batch",
-        info_.id, info_.peer, splice.length - sent);
+    warn_limited(fmt::format("{} truncated segment", peer_host(info_.peer)),
+                 "connection {} from {}: a segment file lost {} bytes while being sent; "
+                 "ending the records with a partial batch",
+                 info_.id, info_.peer, splice.length - sent);
     const auto filler = partial_batch_filler(splice.length - sent);
     co_return co_await write_bytes(filler);
   }
@@ -224,7 +330,8 @@ asio::awaitable<bool> Connection::write_response(const RequestOutcome& outcome) 
       whole.insert(whole.end(), outcome.response.begin() + static_cast<ptrdiff_t>(pos),
                    outcome.response.begin() + static_cast<ptrdiff_t>(at));
       if (!read_splice(splice, whole)) {
-        spdlog::warn("closing connection from {}: reading a segment failed: {}", info_.peer,
+        warn_limited(fmt::format("{} segment read", peer_host(info_.peer)),
+                     "closing connection from {}: reading a segment failed: {}", info_.peer,
                      std::strerror(errno));
         co_return false;
       }
@@ -277,11 +384,16 @@ asio::awaitable<bool> Connection::fill(size_t need) {
     in_.resize(kReadBuffer);
     in_.shrink_to_fit();
   }
-  if (need > in_.size()) in_.resize(need);
   while (in_end_ < need) {
+    // The buffer grows with the bytes that arrived (at most doubling when it is full), never
+    // to the size a prefix announces: a client announcing 100 MB and sending 4 bytes costs
+    // the broker no more than the bytes it sent. Large buffers are kept (above), so steady
+    // producers do not grow it again.
+    if (in_end_ == in_.size()) in_.resize(std::min(need, std::max(in_.size() * 2, kReadBuffer)));
     auto [err, n] = co_await socket_.async_read_some(
         asio::buffer(in_.data() + in_end_, in_.size() - in_end_), use_tuple);
     if (err) co_return false;
+    if (phase_ == Phase::waiting) enter(Phase::reading);
     in_end_ += n;
   }
   co_return true;
@@ -294,32 +406,45 @@ asio::awaitable<void> Connection::serve() {
   socket_.native_non_blocking(true, ignored);
   in_.resize(kReadBuffer);
   for (;;) {
-    if (!co_await fill(4)) break;  // closed by the peer, or stop()
+    enter(in_end_ > in_begin_ ? Phase::reading : Phase::waiting);
+    if (!co_await fill(4)) break;  // closed by the peer, stop() or the watchdog
     const auto size = static_cast<int32_t>(load_be32(in_.data() + in_begin_));
     if (size < 8 || size > limits_.max_request_bytes) {
       // Too large for socket.request.max.bytes, or too small for any request header.
-      spdlog::warn(
-          "closing connection from {}: request size {} is outside 8..{} "
-          "(socket.request.max.bytes)",
-          info_.peer, size, limits_.max_request_bytes);
+      warn_limited(fmt::format("{} request size", peer_host(info_.peer)),
+                   "closing connection from {}: request size {} is outside 8..{} "
+                   "(socket.request.max.bytes)",
+                   info_.peer, size, limits_.max_request_bytes);
       break;
     }
+    // A request that fits the buffer every connection has anyway takes nothing from the pool,
+    // so Metadata, heartbeats and fetches are served while large produce requests wait.
+    if (static_cast<size_t>(size) > kReadBuffer &&
+        !co_await reserve_request_memory(static_cast<size_t>(size)))
+      break;
     if (!co_await fill(4 + static_cast<size_t>(size))) break;
     // Valid until the next fill(): requests are served one at a time, and handlers keep
     // copies of what they need beyond the dispatch.
     const std::span<const uint8_t> frame(in_.data() + in_begin_ + 4, static_cast<size_t>(size));
     in_begin_ += 4 + static_cast<size_t>(size);
 
+    enter(Phase::serving);
     extras_ = ResponseExtras{};
     RequestOutcome outcome = co_await dispatcher_.dispatch(info_, frame);
+    release_request_memory();
     if (outcome.respond && !extras_.splices.empty()) {
       for (auto& s : extras_.splices) outcome.splices.push_back(std::move(s));
     }
     const bool close = outcome.close || extras_.close;
     extras_ = ResponseExtras{};
+    enter(Phase::writing);
     if (outcome.respond && !co_await write_response(outcome)) break;
     if (close) break;
   }
+  closed_ = true;
+  release_request_memory();
+  watchdog_.cancel();
+  pool_wait_->cancel();
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);
   spdlog::debug("connection {} from {} closed", info_.id, info_.peer);

@@ -2,6 +2,13 @@
 // and writes the responses back. Requests are served one at a time, in order, as Kafka does
 // (a connection is muted while its request is in flight), so responses keep request order.
 //
+// What a client cannot make the broker hold: a request's buffer grows with the bytes that
+// arrive, never to the size a prefix announces; the bytes of requests in flight are bounded
+// broker-wide (RequestMemoryPool, queued.max.request.bytes); a watchdog closes a connection
+// without a request for connections.max.idle.ms, one whose request does not arrive whole
+// within the request read timeout (a client trickling bytes), and one whose response makes no
+// progress for connections.max.idle.ms (a client that stopped reading).
+//
 // A response may carry file bytes by reference (Fetch records): the connection writes the
 // in-memory bytes up to each splice, then the splice's file regions with sendfile(2), then
 // the rest, so record bytes go from the segment files to the socket without a copy.
@@ -9,6 +16,8 @@
 
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -76,12 +85,30 @@ class Dispatcher {
 
 struct ConnectionLimits {
   int32_t max_request_bytes = 104857600;  // socket.request.max.bytes
+  // connections.max.idle.ms: a connection with no request (and a response that makes no
+  // progress) for this long is closed; < 0: never.
+  int64_t idle_ms = 600000;
+  // A request must arrive whole within this time of its first byte. Clients give up on a
+  // request after their request.timeout.ms (30 s by default) anyway.
+  int64_t request_read_timeout_ms = 30000;
+};
+
+class RequestMemoryPool;
+class ConnectionQuotas;
+
+// What connections share broker-wide; either may be null (no bound, nothing counted).
+struct ConnectionResources {
+  std::shared_ptr<RequestMemoryPool> memory;
+  // Counted this connection when it was accepted; released when the connection ends.
+  std::shared_ptr<ConnectionQuotas> quotas;
+  std::string address;  // the client's address, the key of `quotas`
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(asio::ip::tcp::socket socket, ConnectionInfo info, Dispatcher& dispatcher,
-             ConnectionLimits limits);
+             ConnectionLimits limits, ConnectionResources resources = {});
+  ~Connection();
 
   // Serves the connection on its socket's executor until the peer closes or stop() is called.
   void start();
@@ -104,6 +131,28 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::awaitable<bool> send_buffers(std::span<const asio::const_buffer> buffers);
   // Reads until `need` unread bytes are buffered; false when the peer closed or failed.
   asio::awaitable<bool> fill(size_t need);
+  // Reserves a request's bytes in the memory pool, waiting while it is full; false when the
+  // connection stops meanwhile.
+  asio::awaitable<bool> reserve_request_memory(size_t bytes);
+  void release_request_memory();
+  // Closes the connection when a deadline of its phase passes.
+  asio::awaitable<void> watch();
+
+  using Clock = std::chrono::steady_clock;
+  // What the connection is doing, for the watchdog.
+  enum class Phase : uint8_t {
+    waiting,  // for the first byte of a request: idle
+    reading,  // a request, since its first byte
+    paused,   // for room in the memory pool: no deadline
+    serving,  // the handler has the request (long polls, joins): no deadline
+    writing,  // the response
+  };
+  void enter(Phase phase) {
+    phase_ = phase;
+    phase_since_ = Clock::now();
+  }
+  // When the current phase times out; Clock::time_point::max() when it cannot.
+  Clock::time_point deadline() const;
 
   asio::ip::tcp::socket socket_;
   // Bytes read from the socket, [in_begin_, in_end_) not yet consumed. One read may bring
@@ -115,6 +164,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   ResponseExtras extras_;
   Dispatcher& dispatcher_;
   ConnectionLimits limits_;
+  ConnectionResources resources_;
+  Phase phase_ = Phase::waiting;
+  Clock::time_point phase_since_ = Clock::now();
+  size_t reserved_ = 0;   // bytes of the current request reserved in the memory pool
+  bool closed_ = false;   // serve() has ended
+  bool stopped_ = false;  // stop() was called
+  asio::steady_timer watchdog_;
+  std::shared_ptr<asio::steady_timer> pool_wait_;
 };
 
 // The bytes standing in for `missing` bytes of a records field whose file was shortened

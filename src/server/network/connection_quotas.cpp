@@ -1,0 +1,45 @@
+#include "server/network/connection_quotas.h"
+
+namespace kfk::server {
+
+int32_t ConnectionQuotas::limit_for(const std::string& address) const {
+  auto it = config_.per_ip_overrides.find(address);
+  return it == config_.per_ip_overrides.end() ? config_.max_connections_per_ip : it->second;
+}
+
+ConnectionQuotas::Verdict ConnectionQuotas::try_add(const std::string& address) {
+  const int32_t per_address_limit = limit_for(address);
+  std::lock_guard lock(mu_);
+  if (total_ >= static_cast<size_t>(std::max(config_.max_connections, 0)))
+    return Verdict::too_many_connections;
+  auto it = per_address_.find(address);
+  const int32_t open = it == per_address_.end() ? 0 : it->second;
+  if (open >= per_address_limit) return Verdict::too_many_from_address;
+  ++total_;
+  if (it == per_address_.end())
+    per_address_.emplace(address, 1);
+  else
+    ++it->second;
+  return Verdict::accepted;
+}
+
+void ConnectionQuotas::remove(const std::string& address) {
+  std::lock_guard lock(mu_);
+  auto it = per_address_.find(address);
+  if (it == per_address_.end()) return;
+  if (--it->second <= 0) per_address_.erase(it);
+  --total_;
+}
+
+size_t ConnectionQuotas::total() const {
+  std::lock_guard lock(mu_);
+  return total_;
+}
+
+size_t ConnectionQuotas::from(const std::string& address) const {
+  std::lock_guard lock(mu_);
+  auto it = per_address_.find(address);
+  return it == per_address_.end() ? 0 : static_cast<size_t>(it->second);
+}
+
+}  // namespace kfk::server

@@ -1,0 +1,43 @@
+// Open connections counted broker-wide and per client address, against max.connections,
+// max.connections.per.ip and max.connections.per.ip.overrides. The listener asks before it
+// serves an accepted socket; a connection beyond a limit is closed at once.
+#pragma once
+
+#include <climits>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+
+namespace kfk::server {
+
+struct ConnectionQuotaConfig {
+  int32_t max_connections = INT32_MAX;
+  int32_t max_connections_per_ip = INT32_MAX;
+  std::map<std::string, int32_t> per_ip_overrides;  // address (as printed) -> limit
+};
+
+class ConnectionQuotas {
+ public:
+  enum class Verdict { accepted, too_many_connections, too_many_from_address };
+
+  explicit ConnectionQuotas(ConnectionQuotaConfig config) : config_(std::move(config)) {}
+
+  // Counts a new connection from `address` unless a limit is reached.
+  Verdict try_add(const std::string& address);
+  void remove(const std::string& address);
+
+  // The limit that applies to `address`.
+  int32_t limit_for(const std::string& address) const;
+  int32_t max_connections() const { return config_.max_connections; }
+  size_t total() const;
+  size_t from(const std::string& address) const;
+
+ private:
+  const ConnectionQuotaConfig config_;
+  mutable std::mutex mu_;
+  size_t total_ = 0;
+  std::map<std::string, int32_t, std::less<>> per_address_;
+};
+
+}  // namespace kfk::server
