@@ -446,3 +446,132 @@ TEST_CASE("group coordinator: a rebalance ends at its timeout without the missin
   CHECK(rb.members.size() == 1);
   c.shutdown();
 }
+
+namespace {
+
+constexpr int32_t kLongRebalanceMs = 300000;  // the Java client's max.poll.interval.ms default
+
+JoinRequest long_join_request(const std::string& member_id,
+                              std::optional<std::string> instance = std::nullopt,
+                              Bytes metadata = Bytes{1, 2, 3}) {
+  JoinRequest r = join_request(member_id, 10000, std::move(instance));
+  r.rebalance_timeout_ms = kLongRebalanceMs;
+  r.protocols = {{"range", std::move(metadata)}};
+  return r;
+}
+
+// One member that joined (generation 1, CompletingRebalance) with a 300 s rebalance timeout.
+JoinResult join_alone(GroupCoordinator& c, std::optional<std::string> instance = std::nullopt) {
+  std::string id;
+  if (!instance) {
+    Awaited<JoinResult> first;
+    c.join_group(long_join_request(""), first.callback());
+    id = first.get().member_id;
+  }
+  Awaited<JoinResult> j;
+  c.join_group(long_join_request(id, instance), j.callback());
+  auto r = j.get();
+  REQUIRE(r.error == ErrorCode::none);
+  REQUIRE(r.generation_id == 1);
+  return r;
+}
+
+void sync_alone(GroupCoordinator& c, const JoinResult& r) {
+  Awaited<SyncResult> s;
+  c.sync_group(sync_request(r, {{r.member_id, Bytes{7}}}), s.callback());
+  REQUIRE(s.get().error == ErrorCode::none);
+  REQUIRE(c.describe_group("g").state == GroupState::stable);
+}
+
+// The rejoin must complete at once: every member has joined; the rebalance timeout is 300 s.
+JoinResult rejoin_completes_at_once(GroupCoordinator& c, const JoinRequest& req,
+                                    int32_t generation = 2) {
+  Awaited<JoinResult> j;
+  c.join_group(req, j.callback());
+  auto r = j.get(std::chrono::milliseconds(3000));
+  REQUIRE(r.error == ErrorCode::none);
+  CHECK(r.generation_id == generation);
+  CHECK(r.members.size() == 1);
+  CHECK(c.describe_group("g").state == GroupState::completing_rebalance);
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("group coordinator: a lone member's changed subscription rebalances at once") {
+  MemoryStore store;
+  GroupCoordinator c(test_config(), store);
+  c.start();
+  auto r1 = join_alone(c);
+  sync_alone(c, r1);
+  // Its regex subscription picked up a topic (or a topic went, or gained partitions): the
+  // leader rejoins from the Stable state with new metadata.
+  auto r2 = rejoin_completes_at_once(c, long_join_request(r1.member_id, std::nullopt, Bytes{9}));
+  CHECK(r2.leader == r1.member_id);
+  REQUIRE(r2.members.size() == 1);
+  CHECK(r2.members[0].metadata == Bytes{9});
+  // Unchanged metadata from the leader rebalances too (Kafka's rule for the leader).
+  sync_alone(c, r2);
+  rejoin_completes_at_once(c, long_join_request(r1.member_id, std::nullopt, Bytes{9}), 3);
+  c.shutdown();
+}
+
+TEST_CASE("group coordinator: a protocol change during CompletingRebalance completes at once") {
+  MemoryStore store;
+  GroupCoordinator c(test_config(), store);
+  c.start();
+  auto r1 = join_alone(c);
+  // No SyncGroup yet: the member joins again with other metadata.
+  auto r2 = rejoin_completes_at_once(c, long_join_request(r1.member_id, std::nullopt, Bytes{4}));
+  CHECK(r2.members[0].metadata == Bytes{4});
+  // A SyncGroup of the old generation is refused; the new one completes.
+  Awaited<SyncResult> old_sync;
+  c.sync_group(sync_request(r1), old_sync.callback());
+  CHECK(old_sync.get().error == ErrorCode::illegal_generation);
+  sync_alone(c, r2);
+  c.shutdown();
+}
+
+TEST_CASE("group coordinator: a static member rejoining with new metadata completes at once") {
+  MemoryStore store;
+  GroupCoordinator c(test_config(), store);
+  c.start();
+  const std::string instance = "instance-1";
+  auto r1 = join_alone(c, instance);
+  sync_alone(c, r1);
+  SUBCASE("Stable, restarted without a member id") {
+    auto r2 = rejoin_completes_at_once(c, long_join_request("", instance, Bytes{8}));
+    CHECK(r2.member_id != r1.member_id);
+    CHECK(r2.leader == r2.member_id);
+    CHECK(r2.members[0].metadata == Bytes{8});
+  }
+  SUBCASE("Stable, with its member id") {
+    auto r2 = rejoin_completes_at_once(c, long_join_request(r1.member_id, instance, Bytes{8}));
+    CHECK(r2.member_id == r1.member_id);
+  }
+  SUBCASE("CompletingRebalance, restarted without a member id") {
+    auto r2 = rejoin_completes_at_once(c, long_join_request(r1.member_id, instance, Bytes{8}));
+    // Before its SyncGroup the process restarts.
+    Awaited<JoinResult> j;
+    c.join_group(long_join_request("", instance, Bytes{8}), j.callback());
+    auto r3 = j.get(std::chrono::milliseconds(3000));
+    REQUIRE(r3.error == ErrorCode::none);
+    CHECK(r3.generation_id == 3);
+    CHECK(r3.member_id != r2.member_id);
+  }
+  c.shutdown();
+}
+
+TEST_CASE("group coordinator: the last member leaving empties the group at once") {
+  MemoryStore store;
+  GroupCoordinator c(test_config(), store);
+  c.start();
+  auto r1 = join_alone(c);
+  sync_alone(c, r1);
+  ErrorCode group_error;
+  c.leave_group("g", {LeavingMember{r1.member_id, std::nullopt}}, group_error);
+  auto d = c.describe_group("g");
+  CHECK(d.state == GroupState::empty);
+  CHECK(d.members.empty());
+  c.shutdown();
+}

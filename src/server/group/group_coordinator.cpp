@@ -253,7 +253,6 @@ void GroupCoordinator::join_new_member(Group& g, JoinRequest& req, JoinCallback&
   }
   add_member(g, req, member_id, std::move(done));
   prepare_rebalance(g, "a new member joined");
-  try_complete_join(g);
 }
 
 Member& GroupCoordinator::add_member(Group& g, const JoinRequest& req, std::string member_id,
@@ -398,7 +397,6 @@ void GroupCoordinator::join_known_member(Group& g, JoinRequest& req, JoinCallbac
     g.pending_members.erase(pending);
     add_member(g, req, req.member_id, std::move(done));
     prepare_rebalance(g, "a new member joined");
-    try_complete_join(g);
     return;
   }
   auto it = g.members.find(req.member_id);
@@ -457,7 +455,14 @@ JoinResult GroupCoordinator::join_result(const Group& g, const Member& m, bool w
 }
 
 void GroupCoordinator::prepare_rebalance(Group& g, const char* reason) {
-  if (g.state == GroupState::preparing_rebalance) return;
+  if (g.state != GroupState::preparing_rebalance) start_join_phase(g, reason);
+  // As Kafka tries its delayed join at once: when every member has already joined again (a
+  // one-member group whose subscription changed), the join completes now, not at the
+  // rebalance timeout. The initial delay of an empty group still waits.
+  try_complete_join(g);
+}
+
+void GroupCoordinator::start_join_phase(Group& g, const char* reason) {
   if (g.state == GroupState::completing_rebalance)
     reset_awaiting_sync(g, ErrorCode::rebalance_in_progress);
   g.pending_sync.clear();

@@ -179,7 +179,10 @@ class GroupCoordinator {
   void join_known_member(Group& g, JoinRequest& req, JoinCallback& done);
   Member& add_member(Group& g, const JoinRequest& req, std::string member_id, JoinCallback done);
   void update_member(Group& g, Member& m, const JoinRequest& req, JoinCallback done);
+  // Enters PreparingRebalance (unless already there), then completes the join if every
+  // member has joined; every path that starts a rebalance goes through it.
   void prepare_rebalance(Group& g, const char* reason);
+  void start_join_phase(Group& g, const char* reason);
   void try_complete_join(Group& g);
   void complete_join(Group& g);
   void remove_member(Group& g, const std::string& member_id, const char* reason);
