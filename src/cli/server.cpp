@@ -12,6 +12,7 @@
 
 #include "cli/commands.h"
 #include "core/config/broker_config.h"
+#include "core/config/kafka_compat_configs.h"
 #include "server/broker.h"
 #include "server/cluster/meta_properties.h"
 
@@ -34,7 +35,17 @@ config::BrokerConfig load_config(const ServerOptions& o, const std::string& comm
                    "fix the settings above in the file given with --config or in --set; "
                    "the broker was not started");
   }
-  return std::move(loaded).value();
+  config::BrokerConfig cfg = std::move(loaded).value();
+  // Kafka settings kfk accepts so that Kafka's files load, but does not act on.
+  if (auto names = config::settings_without_effect(cfg.values); !names.empty()) {
+    std::string list;
+    for (const auto& name : names) {
+      list += (list.empty() ? "" : ", ") + name;
+      if (const auto* key = cfg.values.def()->find(name)) config::warn_deprecated_once(*key);
+    }
+    spdlog::warn("settings accepted for compatibility but without effect in kfk: {}", list);
+  }
+  return cfg;
 }
 
 void add_config_options(CLI::App& cmd, ServerOptions& o) {

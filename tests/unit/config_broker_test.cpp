@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/config/broker_config.h"
+#include "core/config/kafka_compat_configs.h"
 
 using namespace kfk::config;
 
@@ -341,4 +342,85 @@ TEST_CASE("config: dynamic broker updates") {
   CHECK(contains(bad.message, "invalid value -5 for configuration message.max.bytes"));
   auto unknown = validate_dynamic_broker_update({{"retention.ms", "5"}}, false);
   CHECK(contains(unknown.message, "did you mean log.retention.ms?"));
+}
+
+TEST_CASE("config: every Kafka broker setting is accepted, typed, without effect") {
+  // A Kafka 3.x server.properties keeps loading: SASL, SSL, ZooKeeper, quotas, ...
+  const BrokerConfig c = make_ok({{"sasl.kerberos.min.time.before.relogin", "120000"},
+                                  {"ssl.client.auth", "required"},
+                                  {"zookeeper.connect", "zk1:2181/kafka"},
+                                  {"log.message.format.version", "2.8"},
+                                  {"inter.broker.protocol.version", "3.6-IV2"},
+                                  {"background.threads", "4"}});
+  CHECK(c.values.get_long("sasl.kerberos.min.time.before.relogin") == 120000);
+  CHECK(settings_without_effect(c.values) ==
+        std::vector<std::string>{
+            "background.threads", "inter.broker.protocol.version", "log.message.format.version",
+            "sasl.kerberos.min.time.before.relogin", "ssl.client.auth", "zookeeper.connect"});
+  // kfk's own settings are never listed.
+  CHECK(settings_without_effect(make_ok({{"num.partitions", "3"}}).values).empty());
+
+  // Types are Kafka's, and checked.
+  const ConfigDef& d = broker_config_def();
+  auto type_of = [&](std::string_view name) {
+    const ConfigKey* k = d.find(name);
+    REQUIRE_MESSAGE(k != nullptr, std::string(name));
+    CHECK(k->no_effect);
+    return k->type;
+  };
+  CHECK(type_of("sasl.kerberos.min.time.before.relogin") == ConfigType::int64);
+  CHECK(type_of("sasl.kerberos.ticket.renew.jitter") == ConfigType::float64);
+  CHECK(type_of("sasl.enabled.mechanisms") == ConfigType::list);
+  CHECK(type_of("ssl.keystore.password") == ConfigType::password);
+  CHECK(type_of("authorizer.class.name") == ConfigType::string);
+  CHECK(type_of("offsets.commit.required.acks") == ConfigType::int16);
+  CHECK(!d.find("num.partitions")->no_effect);
+  CHECK(contains(make_error({{"sasl.kerberos.min.time.before.relogin", "soon"}}),
+                 "sasl.kerberos.min.time.before.relogin"));
+  CHECK(contains(make_error({{"log.message.format.version", "banana"}}),
+                 "log.message.format.version"));
+  CHECK(contains(make_error({{"auto.leader.rebalance.enable", "maybe"}}),
+                 "auto.leader.rebalance.enable"));
+  // A name Kafka does not know is still unknown.
+  CHECK(contains(make_error({{"no.such.setting", "1"}}), "unknown configuration no.such.setting"));
+  CHECK(d.definition_errors().empty());
+}
+
+TEST_CASE("config: Kafka broker settings are described with Kafka's defaults") {
+  const BrokerConfig c = make_ok({{"ssl.client.auth", "requested"}});
+  const auto entries = describe_broker_config(c.layers());
+  const ConfigEntry& relogin = entry(entries, "sasl.kerberos.min.time.before.relogin");
+  CHECK(relogin.value == "60000");
+  CHECK(relogin.source == ConfigSource::default_config);
+  CHECK(relogin.type == ConfigType::int64);
+  CHECK(!relogin.read_only);  // per-broker in Kafka
+  CHECK(contains(relogin.documentation, "no effect in kfk"));
+  const ConfigEntry& auth = entry(entries, "ssl.client.auth");
+  CHECK(auth.value == "requested");
+  CHECK(auth.source == ConfigSource::static_broker_config);
+  CHECK(entry(entries, "log.message.format.version").value == "3.0-IV1");
+  CHECK(entry(entries, "zookeeper.connect").read_only);
+  CHECK(!entry(entries, "zookeeper.connect").value);
+  const ConfigEntry& secret = entry(entries, "ssl.keystore.password");
+  CHECK(secret.sensitive);
+  CHECK(!secret.value);
+}
+
+TEST_CASE("config: dynamic updates of Kafka settings follow Kafka's update modes") {
+  CHECK(validate_dynamic_broker_update({{"sasl.kerberos.min.time.before.relogin", "30000"}}, false)
+            .ok());
+  CHECK(validate_dynamic_broker_update({{"background.threads", "4"}}, true).ok());
+  auto per_broker =
+      validate_dynamic_broker_update({{"sasl.kerberos.min.time.before.relogin", "30000"}}, true);
+  CHECK(contains(per_broker.message, "not cluster-wide: sasl.kerberos.min.time.before.relogin"));
+  auto ro = validate_dynamic_broker_update({{"zookeeper.connect", "zk:2181"}}, false);
+  CHECK(ro.code == kfk::protocol::ErrorCode::invalid_request);
+  CHECK(ro.message == "cannot be changed without a restart (read-only): zookeeper.connect");
+  auto bad =
+      validate_dynamic_broker_update({{"sasl.kerberos.min.time.before.relogin", "soon"}}, false);
+  CHECK(contains(bad.message,
+                 "invalid value soon for configuration "
+                 "sasl.kerberos.min.time.before.relogin"));
+  auto unknown = validate_dynamic_broker_update({{"no.such.setting", "1"}}, false);
+  CHECK(contains(unknown.message, "unknown configuration no.such.setting"));
 }

@@ -240,10 +240,12 @@ TEST_CASE("config: unknown names get a suggestion when one is close") {
   CHECK(b.suggest("num.partitons") == "num.partitions");
   CHECK(b.suggest("LOG.DIRS") == "log.dirs");
   CHECK(b.suggest("retention.ms") == "log.retention.ms");  // a topic name given to the broker
-  CHECK(!b.suggest("zookeeper.connect"));
+  CHECK(!b.suggest("flux.capacitor"));
   CHECK(b.unknown_message("log.retention.hour") ==
         "unknown configuration log.retention.hour (did you mean log.retention.hours?)");
-  CHECK(b.unknown_message("zookeeper.connect") == "unknown configuration zookeeper.connect");
+  CHECK(b.unknown_message("flux.capacitor") == "unknown configuration flux.capacitor");
+  // Kafka's own names are known, even those kfk does not act on.
+  CHECK(b.find("zookeeper.connect") != nullptr);
   CHECK(topic_config_def().suggest("log.retention.ms") == "retention.ms");
   CHECK(client_config_def().suggest("bootstrap.server") == "bootstrap.servers");
 }

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/config/broker_config.h"
+#include "core/config/kafka_compat_configs.h"
 #include "core/config/topic_config.h"
 
 using namespace kfk::config;
@@ -287,4 +288,51 @@ TEST_CASE("config: topic overrides are validated for CreateTopics and AlterConfi
   auto many = validate_topic_overrides({{"a.b", "1"}, {"retention.ms", "x"}});
   CHECK(contains(many.message, "unknown configuration a.b"));
   CHECK(contains(many.message, "; invalid value x for configuration retention.ms"));
+}
+
+TEST_CASE("config: Kafka 3.x topic settings are accepted without effect") {
+  // message.format.version and its kin, as Kafka 3.x tools still send them.
+  CHECK(validate_topic_overrides({{"message.format.version", "2.8"}}).ok());
+  CHECK(validate_topic_overrides({{"message.format.version", "3.0-IV1"}}).ok());
+  CHECK(validate_topic_overrides({{"message.format.version", "0.10.2"}}).ok());
+  CHECK(validate_topic_overrides({{"message.downconversion.enable", "false"}}).ok());
+  CHECK(validate_topic_overrides({{"message.timestamp.difference.max.ms", "60000"}}).ok());
+  // Still type-checked.
+  auto bad = validate_topic_overrides({{"message.format.version", "banana"}});
+  CHECK(bad.code == ErrorCode::invalid_config);
+  CHECK(contains(bad.message, "invalid value banana for configuration message.format.version"));
+  CHECK(!validate_topic_overrides({{"message.downconversion.enable", "sometimes"}}).ok());
+  CHECK(!validate_topic_overrides({{"message.format.version", "3.0-XX"}}).ok());
+
+  for (const auto& name : kafka_compat_topic_key_names()) {
+    CAPTURE(name);
+    const ConfigKey* k = topic_config_def().find(name);
+    REQUIRE(k != nullptr);
+    CHECK(k->no_effect);
+    CHECK(k->deprecated);
+    REQUIRE(!k->synonyms.empty());
+    CHECK(broker_config_def().find(k->synonyms[0].name) != nullptr);
+  }
+
+  // Described as Kafka 3.x did, following the broker setting; the typed config is unchanged.
+  const auto entries = describe_topic_config({}, {{"message.format.version", "2.8"}});
+  auto find = [&](std::string_view name) {
+    auto it = std::find_if(entries.begin(), entries.end(),
+                           [&](const ConfigEntry& e) { return e.name == name; });
+    REQUIRE(it != entries.end());
+    return *it;
+  };
+  CHECK(find("message.format.version").value == "2.8");
+  CHECK(find("message.format.version").source == ConfigSource::dynamic_topic_config);
+  CHECK(find("message.downconversion.enable").value == "true");
+  const BrokerConfig b = broker({{"log.message.format.version", "2.1"}});
+  const auto from_broker = describe_topic_config(b.layers(), {});
+  auto it = std::find_if(from_broker.begin(), from_broker.end(),
+                         [](const ConfigEntry& e) { return e.name == "message.format.version"; });
+  REQUIRE(it != from_broker.end());
+  CHECK(it->value == "2.1");
+  CHECK(it->source == ConfigSource::static_broker_config);
+  // Name order is kept.
+  CHECK(std::is_sorted(entries.begin(), entries.end(),
+                       [](const ConfigEntry& a, const ConfigEntry& b) { return a.name < b.name; }));
 }

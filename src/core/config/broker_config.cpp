@@ -8,6 +8,7 @@
 #include <set>
 #include <thread>
 
+#include "core/config/kafka_compat_configs.h"
 #include "core/config/toml_settings.h"
 
 namespace kfk::config {
@@ -386,6 +387,8 @@ ConfigDef build_broker_def() {
   define_log(d);
   define_cleaner(d);
   define_groups_and_transactions(d);
+  // Last: every other Kafka broker setting, accepted without effect.
+  define_kafka_compat_broker_keys(d);
   return d;
 }
 
@@ -676,6 +679,7 @@ ConfigStatus validate_dynamic_broker_update(
       read_only.push_back(name);
       continue;
     }
+    if (key->no_effect && value) warn_deprecated_once(*key);
     if (cluster_default && key->update_mode == UpdateMode::per_broker) {
       per_broker_only.push_back(name);
       continue;

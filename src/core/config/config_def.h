@@ -169,6 +169,10 @@ struct ConfigKey {
   // highest precedence first; empty when the key stands alone.
   std::vector<Synonym> synonyms;
   ConfigValue default_value;  // default_text parsed by ConfigDef::define
+  // A Kafka setting kfk accepts, stores and describes but does not act on
+  // (kafka_compat_configs.h); `deprecated` when Kafka 3.x deprecated it.
+  bool no_effect = false;
+  bool deprecated = false;
 
   bool sensitive() const { return type == ConfigType::password; }
   bool read_only() const { return update_mode == UpdateMode::read_only; }

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "core/config/broker_config.h"
+#include "core/config/kafka_compat_configs.h"
 
 namespace kfk::config {
 
@@ -90,6 +91,8 @@ ConfigDef build_topic_def() {
   d.define("max.message.bytes", T::int32, "1048588", at_least(0), kMedium,
            "Largest record batch the topic accepts, after compression.")
       .synonym("message.max.bytes");
+  define_kafka_compat_topic_key(d, "message.downconversion.enable");
+  define_kafka_compat_topic_key(d, "message.format.version");
   d.define("message.timestamp.after.max.ms", T::int64, "3600000", at_least(0), kMedium,
            "With CreateTime, batches whose timestamp is more than this ahead of the broker's "
            "clock are refused.")
@@ -98,6 +101,7 @@ ConfigDef build_topic_def() {
            "With CreateTime, batches whose timestamp is more than this behind the broker's "
            "clock are refused.")
       .synonym("log.message.timestamp.before.max.ms");
+  define_kafka_compat_topic_key(d, "message.timestamp.difference.max.ms");
   d.define("message.timestamp.type", T::string, "CreateTime",
            one_of({"CreateTime", "LogAppendTime"}), kMedium,
            "Which timestamp records keep: the producer's (CreateTime) or the time the broker "
@@ -402,6 +406,9 @@ Result<TopicConfig> resolve_topic_config(const BrokerLayers& broker,
 ConfigStatus validate_topic_overrides(const std::map<std::string, std::string>& overrides,
                                       const BrokerLayers& broker) {
   std::vector<std::string> errors;
+  for (const auto& name_value : overrides)
+    if (const ConfigKey* key = topic_config_def().find(name_value.first); key && key->no_effect)
+      warn_deprecated_once(*key);
   auto typed = resolve_topic_config(broker, overrides);
   if (!typed.ok()) {
     errors = typed.errors();
