@@ -1,5 +1,7 @@
 # Developer entry points. CI runs `make test` (see .ci/run). Every target that builds first
-# makes sure the Debian packages are there (scripts/install-deps; quiet when nothing is missing).
+# makes sure the Debian packages are there (scripts/install-deps; quiet when nothing is missing):
+# build, run, debug and install need only the build set; `make test` (scripts/run-tests) and
+# `make deps` install everything the tests, fuzzing and tooling use as well.
 PREFIX ?= /usr/local
 DESTDIR ?=
 JOBS ?= $(shell nproc)
@@ -8,15 +10,19 @@ RELEASE_DIR := build/release
 DEBUG_DIR := build/debug
 KFK := $(RELEASE_DIR)/src/cli/kfk
 
-.PHONY: all deps build debug run test format format-check lint clean install man completions
+.PHONY: all deps build-deps build debug run test format format-check lint clean install man \
+	completions
 
 all: build
 
 deps:
-	@scripts/install-deps
+	@scripts/install-deps all
+
+build-deps:
+	@scripts/install-deps build
 
 # Optimised kfk, as `run` and `install` use it.
-build: deps
+build: build-deps
 	cmake -S . -B $(RELEASE_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release -DKFK_BUILD_TESTS=OFF
 	ninja -C $(RELEASE_DIR) -j$(JOBS) kfk
 	@$(MAKE) --no-print-directory man completions
@@ -32,7 +38,7 @@ completions:
 	@./$(KFK) completion fish > completions/kfk.fish
 
 # Everything, with debug info and the unit tests.
-debug: deps
+debug: build-deps
 	cmake -S . -B $(DEBUG_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug
 	ninja -C $(DEBUG_DIR) -j$(JOBS)
 
