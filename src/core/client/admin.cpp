@@ -26,7 +26,8 @@ using protocol::ErrorCode;
 
 namespace {
 
-constexpr int8_t kTopicResource = 2;  // DescribeConfigs / AlterConfigs resource type TOPIC
+constexpr int8_t kTopicResource = 2;   // DescribeConfigs / AlterConfigs resource type TOPIC
+constexpr int8_t kBrokerResource = 4;  // BROKER
 // CreateTopics accepts -1 partitions / replication factor (broker defaults) from v4.
 constexpr int16_t kFirstCreateTopicsWithDefaults = 4;
 
@@ -163,19 +164,22 @@ ClusterMetadata Admin::describe_topics(const std::vector<std::string>& names) {
   return client_.fetch_metadata(names);
 }
 
-std::vector<ConfigEntry> Admin::describe_topic_configs(const std::string& topic) {
-  net::Connection& conn = client_.any_broker();
+namespace {
+
+// DescribeConfigs of one resource on `conn`; `what` names it in errors ("topic 'orders'").
+std::vector<ConfigEntry> describe_configs(net::Connection& conn, int8_t type,
+                                          const std::string& name, const std::string& what) {
   const int16_t version = conn.require_version(protocol::DescribeConfigsRequest::api_key);
   protocol::DescribeConfigsRequest request;
   auto& resource = request.resources.emplace_back();
-  resource.resource_type = kTopicResource;
-  resource.resource_name = topic;
+  resource.resource_type = type;
+  resource.resource_name = name;
   resource.configuration_keys.reset();  // every config
   const auto response = net::call<protocol::DescribeConfigsResponse>(conn, request, version);
   for (const auto& result : response.results) {
-    if (result.resource_name != topic) continue;
+    if (result.resource_name != name) continue;
     if (result.error_code != 0) {
-      std::string message = fmt::format("describing configs of topic '{}': {}", topic,
+      std::string message = fmt::format("describing configs of {}: {}", what,
                                         protocol::describe_error(result.error_code));
       if (result.error_message && !result.error_message->empty()) {
         message += " (" + *result.error_message + ")";
@@ -202,7 +206,60 @@ std::vector<ConfigEntry> Admin::describe_topic_configs(const std::string& topic)
   }
   throw ClientError(
       ClientErrorKind::protocol,
-      fmt::format("the DescribeConfigs answer from {} left out topic '{}'", conn.address(), topic));
+      fmt::format("the DescribeConfigs answer from {} left out {}", conn.address(), what));
+}
+
+}  // namespace
+
+std::vector<ConfigEntry> Admin::describe_topic_configs(const std::string& topic) {
+  return describe_configs(client_.any_broker(), kTopicResource, topic,
+                          fmt::format("topic '{}'", topic));
+}
+
+// A broker's own configs are answered by that broker; the cluster-wide defaults by any.
+std::vector<ConfigEntry> Admin::describe_broker_configs(int32_t broker_id) {
+  if (broker_id < 0) {
+    return describe_configs(client_.any_broker(), kBrokerResource, "",
+                            "the cluster-wide broker defaults");
+  }
+  return describe_configs(client_.broker(broker_id), kBrokerResource, std::to_string(broker_id),
+                          fmt::format("broker {}", broker_id));
+}
+
+void Admin::alter_broker_configs(int32_t broker_id, const std::vector<ConfigChange>& changes,
+                                 bool validate_only) {
+  net::Connection& conn = broker_id < 0 ? client_.any_broker() : client_.broker(broker_id);
+  const int16_t version = conn.require_version(protocol::IncrementalAlterConfigsRequest::api_key);
+  protocol::IncrementalAlterConfigsRequest request;
+  request.validate_only = validate_only;
+  auto& resource = request.resources.emplace_back();
+  resource.resource_type = kBrokerResource;
+  resource.resource_name = broker_id < 0 ? std::string() : std::to_string(broker_id);
+  for (const auto& change : changes) {
+    auto& c = resource.configs.emplace_back();
+    c.name = change.name;
+    c.config_operation = static_cast<int8_t>(change.op);
+    if (change.op == ConfigChange::Op::set) {
+      c.value = change.value;
+    } else {
+      c.value.reset();
+    }
+  }
+  const auto response =
+      net::call<protocol::IncrementalAlterConfigsResponse>(conn, request, version);
+  const std::string what = broker_id < 0 ? std::string("the cluster-wide broker defaults")
+                                         : fmt::format("broker {}", broker_id);
+  for (const auto& r : response.responses) {
+    if (r.error_code == 0) continue;
+    std::string message =
+        fmt::format("altering configs of {}: {}", what, protocol::describe_error(r.error_code));
+    if (r.error_message && !r.error_message->empty()) message += " (" + *r.error_message + ")";
+    throw ClientError(ClientErrorKind::kafka, message, r.error_code);
+  }
+  if (response.responses.empty()) {
+    throw ClientError(ClientErrorKind::protocol,
+                      fmt::format("the broker's answer left out {}", what));
+  }
 }
 
 namespace {

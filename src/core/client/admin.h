@@ -122,6 +122,14 @@ class Admin {
   void alter_topic_configs(const std::string& topic, const std::vector<ConfigChange>& changes,
                            bool validate_only);
 
+  // A broker's configs (broker_id < 0: the cluster-wide defaults), every one with its source;
+  // asks that broker. Throws ClientError(kafka) when the broker refuses.
+  std::vector<ConfigEntry> describe_broker_configs(int32_t broker_id);
+  // IncrementalAlterConfigs of a broker's dynamic configs (broker_id < 0: the cluster-wide
+  // defaults). Throws ClientError(kafka).
+  void alter_broker_configs(int32_t broker_id, const std::vector<ConfigChange>& changes,
+                            bool validate_only);
+
   // CreatePartitions: grows each topic to the given total partition count (replicas placed by
   // the broker). Per-topic results; the id and counts of TopicResult stay unset.
   std::vector<TopicResult> create_partitions(

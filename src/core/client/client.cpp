@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <map>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "core/net/connection.h"
@@ -41,13 +42,34 @@ struct Client::Impl {
   int32_t coordinator_node = -1;
   ClusterMetadata cache;
   std::map<std::string, Clock::time_point> fetched_at;  // per topic; absent = refresh
+  // For on_connection_change: brokers connected at least once, and those now reported lost.
+  std::set<std::string> connected_once;
+  std::set<std::string> lost;
+
+  void connection_lost(const std::string& address, std::string_view why) {
+    if (!connected_once.count(address) || !lost.insert(address).second) return;
+    if (options.on_connection_change) {
+      options.on_connection_change(fmt::format("lost the connection to {}{}{}; retrying", address,
+                                               why.empty() ? "" : ": ", why));
+    }
+  }
 
   net::Connection& connect(const BrokerAddress& address) {
     const std::string key = address.to_string();
     auto it = connections.find(key);
     if (it != connections.end() && it->second->is_open()) return *it->second;
     if (it != connections.end()) connections.erase(it);
-    auto conn = net::Connection::open(io, address.host, address.port, connect_options);
+    std::unique_ptr<net::Connection> conn;
+    try {
+      conn = net::Connection::open(io, address.host, address.port, connect_options);
+    } catch (const net::NetError& e) {
+      connection_lost(key, e.what());
+      throw;
+    }
+    connected_once.insert(key);
+    if (lost.erase(key) > 0 && options.on_connection_change) {
+      options.on_connection_change(fmt::format("connected to {} again", key));
+    }
     return *connections.emplace(key, std::move(conn)).first->second;
   }
 
@@ -244,6 +266,7 @@ net::Connection& Client::controller() {
 }
 
 void Client::drop(net::Connection& conn) {
+  impl_->connection_lost(conn.address(), {});
   if (impl_->coordinator.get() == &conn) {
     impl_->coordinator.reset();
     return;

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,6 +30,10 @@ struct ClientOptions {
   std::chrono::milliseconds retry_backoff{100};
   std::chrono::milliseconds retry_backoff_max{1'000};
   std::chrono::milliseconds metadata_max_age{300'000};
+  // Told, in a sentence, when a broker that was connected stops answering ("lost the
+  // connection to HOST:PORT ...") and when it answers again: once per outage, for tools
+  // that say what is happening.
+  std::function<void(const std::string&)> on_connection_change;
 };
 
 class Client {

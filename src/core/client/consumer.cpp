@@ -265,8 +265,11 @@ struct Consumer::Impl {
     }
     const bool earliest = options.reset == ConsumerOptions::Reset::earliest;
     const auto offsets = list_offsets({p.tp}, earliest ? kEarliestTimestamp : kLatestTimestamp);
-    spdlog::info("{}: offset {} is out of range, moving to the {} offset {}", name_of(p.tp),
-                 p.position, earliest ? "earliest" : "latest", offsets.at(p.tp));
+    const std::string what =
+        fmt::format("{}: offset {} is out of range, moving to the {} offset {}", name_of(p.tp),
+                    p.position, earliest ? "earliest" : "latest", offsets.at(p.tp));
+    spdlog::info("{}", what);
+    if (options.on_offset_reset) options.on_offset_reset(what);
     p.position = offsets.at(p.tp);
   }
 

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -71,6 +72,9 @@ struct ConsumerOptions {
   // Where to go after OFFSET_OUT_OF_RANGE; with `none` the error is thrown.
   enum class Reset { earliest, latest, none } reset = Reset::latest;
   bool check_crcs = true;
+  // Told, in a sentence, when a position moves by `reset` (an offset out of range, or a group
+  // member's partition without a committed offset), so that a tool can say so.
+  std::function<void(const std::string&)> on_offset_reset;
 };
 
 struct ConsumerRecord {

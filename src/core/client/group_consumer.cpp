@@ -157,6 +157,7 @@ struct GroupConsumer::Impl {
     }
     std::vector<std::pair<TopicPartition, StartOffset>> out;
     std::vector<TopicPartition> by_time;
+    std::vector<TopicPartition> reset;  // no committed offset: auto.offset.reset applies
     for (const auto& tp : added) {
       const auto it = fetched.offsets.find(tp);
       if (it != fetched.offsets.end() && it->second.error != 0) {
@@ -171,6 +172,7 @@ struct GroupConsumer::Impl {
         committed[tp] = it->second.offset;
         continue;
       }
+      reset.push_back(tp);
       if (options.reset_by_duration_ms >= 0) {
         by_time.push_back(tp);
         continue;
@@ -188,6 +190,15 @@ struct GroupConsumer::Impl {
                                         "auto.offset.reset is none",
                                         options.group.group_id, tp.topic, tp.partition));
       }
+    }
+    if (!reset.empty() && options.fetch.on_offset_reset) {
+      const char* where = options.reset_by_duration_ms >= 0                         ? "by duration"
+                          : options.fetch.reset == ConsumerOptions::Reset::earliest ? "earliest"
+                                                                                    : "latest";
+      options.fetch.on_offset_reset(
+          fmt::format("group '{}' has no committed offset for {}: starting at the {} offset "
+                      "(auto.offset.reset)",
+                      options.group.group_id, names(reset), where));
     }
     if (!by_time.empty()) {
       const auto now_ms = std::chrono::duration_cast<milliseconds>(
