@@ -20,10 +20,12 @@ constexpr std::string_view kConnectionHint =
 
 std::atomic<bool> g_interrupted{false};
 
-extern "C" void on_sigint(int) {
+// SIGINT (Ctrl-C) and SIGTERM (kill, timeout, CI runners) both ask the command to stop; a
+// second one of either ends the process as that signal does by default.
+extern "C" void on_stop_signal(int sig) {
   if (g_interrupted.exchange(true)) {
-    std::signal(SIGINT, SIG_DFL);
-    std::raise(SIGINT);
+    std::signal(sig, SIG_DFL);
+    std::raise(sig);
   }
 }
 
@@ -118,10 +120,11 @@ void rethrow_as_cli_error(std::string_view context) {
 
 void catch_interrupts() {
   struct sigaction action {};
-  action.sa_handler = on_sigint;
+  action.sa_handler = on_stop_signal;
   sigemptyset(&action.sa_mask);
   action.sa_flags = 0;  // no SA_RESTART: a blocking read returns EINTR and we look at the flag
   sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
 }
 
 bool interrupted() { return g_interrupted.load(); }

@@ -9,11 +9,11 @@
 // With --group (or -X group.id): the command joins the group and reads the partitions the
 // group assigns it, from the group's committed offsets (else auto.offset.reset, which -o
 // earliest|latest sets), committing as it goes (enable.auto.commit, default on with a group).
-// -e then means the end of every partition assigned to this member. At the end, Ctrl-C
-// included, it commits what it printed and leaves the group.
+// -e then means the end of every partition assigned to this member. At the end, Ctrl-C and
+// SIGTERM included, it commits what it printed and leaves the group.
 //
-// Output: a format string or JSON lines (record_format.h). Ctrl-C ends the command with a
-// summary line on stderr (records, bytes, time) and exit status 130.
+// Output: a format string or JSON lines (record_format.h). Ctrl-C (or SIGTERM) ends the
+// command with a summary line on stderr (records, bytes, time) and exit status 130.
 // Note: -o here is --offset; the global --output keeps its long name inside this command.
 #include <fmt/core.h>
 #include <fmt/ranges.h>
@@ -173,7 +173,7 @@ std::string human_bytes(uint64_t bytes) {
   return fmt::format("{:.2f} GiB", static_cast<double>(bytes) / (1024.0 * 1024 * 1024));
 }
 
-// After Ctrl-C: what was read, on stderr, then exit 130.
+// After Ctrl-C or SIGTERM: what was read, on stderr, then exit 130.
 [[noreturn]] void exit_with_summary(const GlobalOptions& g, const std::string& command,
                                     const Printer& printer,
                                     std::chrono::steady_clock::time_point started) {
@@ -436,7 +436,8 @@ void add_consume_command(CLI::App& app, GlobalOptions& opts) {
       ->check(CLI::IsMember({"read_committed", "read_uncommitted"}));
   cmd->footer(
       "Reads until Ctrl-C (like tail -f) unless -n, -e or an END in --offset says when to "
-      "stop; Ctrl-C prints a summary on stderr and exits with 130.\n"
+      "stop; Ctrl-C or SIGTERM prints a summary on stderr and exits with 130 (with --group, "
+      "after committing what was printed and leaving the group).\n"
       "Global options (-b, -X, -v, -q) are listed by 'kfk --help'; inside this command -o is "
       "--offset, so write the global option as --output json.");
   cmd->callback([&opts, o, cmd, offset] {

@@ -8,7 +8,8 @@
 //   4    connection     no broker could be reached, or the connection was lost
 //   5    not available  the command exists but is not available in this version
 //   6    damaged        damaged data was found (kfk debug verify-log)
-//   130  interrupted    stopped by Ctrl-C (SIGINT), as shells report it
+//   130  interrupted    stopped by Ctrl-C (SIGINT) or SIGTERM, after finishing cleanly; 130 is
+//                       how shells report Ctrl-C
 #pragma once
 
 #include <array>
@@ -43,7 +44,7 @@ inline constexpr std::array kExitCodes{
     ExitCodeInfo{ExitCode::connection, "no broker reachable, or connection lost"},
     ExitCodeInfo{ExitCode::not_available, "command not available in this version"},
     ExitCodeInfo{ExitCode::damaged, "damaged data found (kfk debug verify-log)"},
-    ExitCodeInfo{ExitCode::interrupted, "interrupted (Ctrl-C)"},
+    ExitCodeInfo{ExitCode::interrupted, "interrupted (Ctrl-C or SIGTERM)"},
 };
 
 // A short name for each code, as `kfk help exit-codes` and its JSON show them.

@@ -95,8 +95,8 @@ class Member:
         with open(self.err_path) as f:
             return f.read()
 
-    def interrupt(self, timeout=20):
-        self.proc.send_signal(signal.SIGINT)
+    def interrupt(self, timeout=20, sig=signal.SIGINT):
+        self.proc.send_signal(sig)
         self.proc.wait(timeout=timeout)
         self.reader.join(timeout=5)
         self.err.close()
@@ -393,6 +393,25 @@ def test_reset_offsets_refused_while_the_group_is_active(broker, members, tmp_pa
     assert m.interrupt() == EXIT_INTERRUPTED
     assert new_offsets(reset(broker, "ag", "--topic", "act", "--to-earliest", "--execute")) == \
         {("act", 0): 0}
+
+
+def test_sigterm_commits_what_was_printed_and_leaves(broker, members, tmp_path):
+    """kill, timeout and CI runners stop with SIGTERM: as with Ctrl-C, the member commits what
+    it printed and leaves, so no ghost member holds the group for the session timeout."""
+    create(broker, "term", 2)
+    produce(broker, "term", [f"k{i}:v{i}" for i in range(6)], "-K", ":")
+    m = Member(broker, "term", "tg", tmp_path=tmp_path)
+    members.append(m)
+    wait_for(lambda: len(m.records()) == 6, what="the member to print every record")
+
+    assert m.interrupt(sig=signal.SIGTERM) == EXIT_INTERRUPTED
+    assert "6 records" in m.stderr()
+    d = describe(broker, "tg")
+    assert d["state"] == "Empty" and d["members"] == []
+    assert sum(o["committed_offset"] for o in d["offsets"]) == 6 == len(m.records())
+    # No member left behind: resetting works at once.
+    r = ok(reset(broker, "tg", "--topic", "term", "--to-earliest", "--execute"))
+    assert new_offsets(r) == {("term", 0): 0, ("term", 1): 0}
 
 
 # --- delete, delete-offsets ------------------------------------------------------------

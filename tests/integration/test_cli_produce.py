@@ -3,10 +3,14 @@
 tombstones, files, delivery reports, failures and pacing. Records are read back with
 confluent_kafka, so nothing here depends on `kfk consume`."""
 
+import fcntl
 import json
 import os
 import pty
+import signal
+import struct
 import subprocess
+import termios
 import time
 
 import pytest
@@ -15,7 +19,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 import support
 from conftest import KFK
 
-EXIT_ERROR, EXIT_USAGE, EXIT_KAFKA = 1, 2, 3
+EXIT_ERROR, EXIT_USAGE, EXIT_KAFKA, EXIT_INTERRUPTED = 1, 2, 3, 130
 
 
 def kfk(broker, *args, stdin=None, timeout=60):
@@ -308,3 +312,29 @@ def test_interactive_input_is_sent_line_by_line(broker):
         proc.stdin.close()
         assert proc.wait(timeout=20) == 0
     assert [m.value() for m in read_all(broker, "live", 2)] == [b"first", b"second"]
+
+
+def unread_bytes(pipe):
+    """Bytes written to `pipe` that the reader has not taken yet (FIONREAD works on both ends)."""
+    return struct.unpack("i", fcntl.ioctl(pipe.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0]
+
+
+def test_sigterm_flushes_and_reports_what_was_acknowledged(broker):
+    """Stopped by SIGTERM (kill, timeout, a CI runner) as by Ctrl-C: records read but still
+    waiting for linger.ms are sent, and stderr says how many the broker acknowledged."""
+    create(broker, "term", 1)
+    proc = subprocess.Popen([KFK, "-b", broker.bootstrap, "produce", "term", "--linger-ms",
+                             "60000"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    try:
+        proc.stdin.write(b"one\ntwo\nthree\n")
+        proc.stdin.flush()
+        support.wait_for(lambda: unread_bytes(proc.stdin) == 0, what="kfk to read the input")
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == EXIT_INTERRUPTED, err
+    assert err.decode().startswith("kfk produce: 3 records acknowledged, 14 B in "), err
+    assert [m.value() for m in read_all(broker, "term", 3)] == [b"one", b"two", b"three"]
