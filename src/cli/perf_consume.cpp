@@ -199,6 +199,10 @@ void run_perf_e2e(const GlobalOptions& opts, const PerfOptions& options) {
         if (options.duration_s > 0 && seconds_since(start) >= options.duration_s) break;
         if (interrupted() || consumer_error) break;
         const auto due = start + seconds_to_duration(static_cast<double>(i) / options.rate);
+        // A record due at or after the end of -d is not part of the run: -d 1 -r 10 sends 10.
+        if (options.duration_s > 0 && due >= start + seconds_to_duration(options.duration_s)) {
+          break;
+        }
         if (Clock::now() < due) {
           // Everything due so far goes out before waiting: no record waits in a batch.
           for (const auto& r : producer.flush()) failed += r.ok() ? 0 : 1;

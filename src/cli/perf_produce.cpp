@@ -89,6 +89,8 @@ class ProducerThread {
       if (plan_.rate > 0) {
         const auto due = start + std::chrono::duration_cast<Clock::duration>(
                                      std::chrono::duration<double>(i / plan_.rate));
+        // A record due at or after the end of -d is not part of the run: -d 1 -r 10 sends 10.
+        if (deadline_ && due >= *deadline_) break;
         if (now < due) {
           if (window_bytes > 0) {
             account(producer.flush());

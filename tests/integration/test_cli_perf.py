@@ -8,6 +8,7 @@ import os
 import subprocess
 import time
 
+import pytest
 from confluent_kafka import Consumer, TopicPartition
 
 from conftest import KFK
@@ -161,6 +162,16 @@ def test_e2e_latency(broker):
     check_shape(doc, "e2e", latency=True)
     assert doc["records"] == 400 and doc["failed"] == 0
     assert doc["latency_ms"]["p50"] < 100
+
+
+@pytest.mark.parametrize("mode", ["e2e", "produce"])
+def test_duration_and_rate_send_exactly_rate_times_duration(broker, mode):
+    """-d 1 -r 10 is records due at 0, 0.1, ..., 0.9 s: ten, not an eleventh due at 1 s."""
+    r = kfk(broker, "-o", "json", "perf", mode, f"perf-d-{mode}", "-d", "1", "-r", "10")
+    doc, _ = summary(r)
+    assert doc["records"] == 10 and doc["failed"] == 0
+    hw = high_watermarks(broker, f"perf-d-{mode}", 1)
+    assert hw == [10]
 
 
 def test_errors(broker):
