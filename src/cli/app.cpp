@@ -292,6 +292,8 @@ void build_app(CLI::App& app, GlobalOptions& opts) {
   add_produce_command(app, opts);
   add_consume_command(app, opts);
   add_group_command(app, opts);
+  add_cluster_command(app, opts);
+  add_broker_command(app, opts);
   add_connect_command(app, opts);
   add_schema_command(app, opts);
   add_profile_command(app, opts);

@@ -13,6 +13,8 @@ void add_topic_command(CLI::App& app, GlobalOptions& opts);
 void add_produce_command(CLI::App& app, GlobalOptions& opts);
 void add_consume_command(CLI::App& app, GlobalOptions& opts);
 void add_group_command(CLI::App& app, GlobalOptions& opts);
+void add_cluster_command(CLI::App& app, GlobalOptions& opts);  // cluster.cpp
+void add_broker_command(CLI::App& app, GlobalOptions& opts);   // broker_config.cpp
 void add_connect_command(CLI::App& app, GlobalOptions& opts);
 void add_schema_command(CLI::App& app, GlobalOptions& opts);
 void add_profile_command(CLI::App& app, GlobalOptions& opts);  // profile.cpp
