@@ -3,7 +3,9 @@
 // Input forms: one record per line (the default; -K SEP splits key and value), a format
 // string (--format '%k\t%v\n'), or JSON lines (--format json) as `kfk consume --format json`
 // prints them (record_format.h). -k gives every record a key, -H adds headers, --null-value
-// turns a value into a tombstone.
+// turns a value into a tombstone. A partition the input names (JSON "partition", %p) that
+// the topic lacks, as when copying a topic into a smaller or auto-created one, is left to the
+// partitioner (by key), said once on stderr; --keep-partition refuses such records instead.
 //
 // Records are batched per partition; a batch goes out when it is full, when the input has
 // been quiet for linger.ms or a batch has waited that long (so interactive input is sent line
@@ -56,6 +58,7 @@ struct ProduceOptions {
   bool print_offsets = false;
   std::vector<std::string> headers;  // KEY=VALUE
   std::string transactional_id;
+  bool keep_partition = false;
 };
 
 int16_t parse_acks(const std::string& text) {
@@ -108,6 +111,7 @@ class Run {
       headers_.push_back(record::Header{key, to_bytes(value)});
     }
     // Fail early, before reading input, when the topic or partition is wrong.
+    client_ = &client;
     const auto& topic = client.topic(o_.topic, true);
     if (o_.partition >= topic.partition_count()) {
       throw CliError(ExitCode::usage,
@@ -245,6 +249,33 @@ class Run {
                          : "the input must follow --format");
   }
 
+  // The partition an input record names (JSON "partition", %p), or nullopt when the topic does
+  // not have it: copying a topic into a smaller one (or one just auto-created) places those
+  // records by key, as the partitioner would, unless --keep-partition insists.
+  std::optional<int32_t> input_partition(int32_t partition, const Origin& origin) {
+    const int32_t count = client_->topic(o_.topic).partition_count();
+    if (partition < count) return partition;
+    const std::string missing =
+        fmt::format("partition {} does not exist: topic '{}' has {} partition{}", partition,
+                    o_.topic, count, count == 1 ? "" : "s");
+    if (o_.keep_partition) {
+      throw CliError(ExitCode::error,
+                     fmt::format("{}: bad input at {}: {}", command_, where(origin), missing),
+                     fmt::format("add partitions ('kfk topic add-partitions {} {}') or leave out "
+                                 "--keep-partition to place such records by key",
+                                 o_.topic, partition + 1));
+    }
+    if (!warned_repartition_ && !g_.quiet) {
+      clear_progress();
+      fmt::print(stderr,
+                 "{}: topic '{}' has {} partition{}, the input names partition {} ({}): records "
+                 "for partitions it lacks are placed by key (--keep-partition refuses them)\n",
+                 command_, o_.topic, count, count == 1 ? "" : "s", partition, where(origin));
+    }
+    warned_repartition_ = true;
+    return std::nullopt;
+  }
+
   // Waits as --rate asks before record number sent_ goes out.
   void pace(client::Producer& producer) {
     if (!rate_) return;
@@ -269,7 +300,7 @@ class Run {
     if (o_.partition >= 0) {
       rec.partition = o_.partition;
     } else if (in.partition) {
-      rec.partition = *in.partition;
+      rec.partition = input_partition(*in.partition, origin);
     }
     if (in.has_key) {
       rec.key = std::move(in.key);
@@ -285,7 +316,13 @@ class Run {
     rec.headers = std::move(in.headers);
     rec.headers.insert(rec.headers.end(), headers_.begin(), headers_.end());
     if (in.timestamp) rec.timestamp = *in.timestamp;
-    const size_t id = producer.send(std::move(rec));
+    size_t id = 0;
+    try {
+      id = producer.send(std::move(rec));
+    } catch (const client::ClientError& e) {
+      if (e.kind() != client::ClientErrorKind::invalid_argument) throw;
+      bad_input(origin, e.what());
+    }
     origins_.emplace(id, origin);
     if (!producer.has_pending()) pending_since_.reset();
     if (producer.has_pending() && !pending_since_) pending_since_ = Clock::now();
@@ -484,6 +521,8 @@ class Run {
   int16_t first_error_ = 0;
   std::string first_message_;
   bool warned_no_key_ = false;
+  bool warned_repartition_ = false;
+  client::Client* client_ = nullptr;
   bool progress_ = false;
   bool progress_shown_ = false;
   Clock::time_point last_progress_;
@@ -570,6 +609,9 @@ void add_produce_command(CLI::App& app, GlobalOptions& opts) {
                   "Write the input in one transaction under this id (not available yet: the "
                   "broker does not serve transactions in this version)")
       ->type_name("ID");
+  cmd->add_flag("--keep-partition", o->keep_partition,
+                "Refuse input records whose partition (JSON \"partition\", %p) the topic does "
+                "not have, instead of placing them by key");
   cmd->add_flag("--print-offsets", o->print_offsets,
                 "Print 'topic partition offset' of every record written, in input order "
                 "(JSON lines with --output json)");

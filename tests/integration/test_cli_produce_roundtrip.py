@@ -81,3 +81,37 @@ def test_consume_json_into_produce_json_is_byte_exact(broker):
     again = kfk(broker, "consume", "copy", "-o", ":end", "--format", "json")
     renamed = again.stdout.replace(b'"topic":"copy"', b'"topic":"source"')
     assert sorted(renamed.splitlines()) == sorted(dumped.stdout.splitlines())
+
+
+def test_copy_into_a_smaller_topic_places_records_by_key(broker):
+    """A topic piped into one with fewer partitions (one auto-created, say): records of the
+    partitions it lacks go where their key puts them, said once on stderr; --keep-partition
+    refuses them, naming the input line."""
+    support.create_topic(broker.bootstrap, "wide", 3)
+    support.create_topic(broker.bootstrap, "narrow", 1)
+    p = Producer({"bootstrap.servers": broker.bootstrap, "linger.ms": 0})
+    for i in range(9):
+        p.produce("wide", key=f"k{i}".encode(), value=f"v{i}".encode(), partition=i % 3)
+    assert p.flush(30) == 0
+    dumped = kfk(broker, "consume", "wide", "-o", ":end", "--format", "json")
+    assert dumped.returncode == 0, dumped.stderr
+    lines = dumped.stdout.splitlines()
+    first_missing = next(n for n, line in enumerate(lines, 1) if b'"partition":0' not in line)
+
+    refused = kfk(broker, "produce", "narrow", "--format", "json", "--keep-partition",
+                  stdin=dumped.stdout)
+    assert refused.returncode == 1
+    err = refused.stderr.decode()
+    assert f"bad input at line {first_missing}: partition " in err
+    assert "topic 'narrow' has 1 partition" in err and "hint: " in err
+    assert err.count("\n") == 2  # the error and its hint, once
+
+    # The records before the refused line were still written.
+    before = first_missing - 1
+    loaded = kfk(broker, "produce", "narrow", "--format", "json", stdin=dumped.stdout)
+    assert loaded.returncode == 0, loaded.stderr
+    err = loaded.stderr.decode()
+    assert err.count("placed by key") == 1, err
+    assert "topic 'narrow' has 1 partition" in err
+    got = read_all(broker, "narrow", 1, before + 9)
+    assert sorted(m.value() for m in got[before:]) == sorted(f"v{i}".encode() for i in range(9))
