@@ -18,7 +18,7 @@ run() {
   if [[ $output == json ]]; then
     kfk --output json perf "$@" | tail -n 1
   else
-    kfk perf "$@" --interval 60
+    kfk --output table perf "$@" --interval 60
   fi
 }
 

@@ -25,8 +25,8 @@ esac
 echo "== before"
 kfk --output table group describe "$group"
 echo "== plan"
-kfk group reset-offsets "$group" --topic "$topic" "${how[@]}"
+kfk --output table group reset-offsets "$group" --topic "$topic" "${how[@]}"
 echo "== applying"
-kfk group reset-offsets "$group" --topic "$topic" "${how[@]}" --execute
+kfk --output table group reset-offsets "$group" --topic "$topic" "${how[@]}" --execute
 echo "== after"
 kfk --output table group describe "$group"

@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "cli/profile.h"
+#include "cli/suggest.h"
 #include "core/protocol/errors.h"
 
 namespace kfk::cli {
@@ -344,11 +345,30 @@ int report_parse_error(CLI::App& app, const CLI::ParseError& e) {
     return report_error(placeholder_error(cmd));
   }
 
+  const bool required = dynamic_cast<const CLI::RequiredError*>(&e) != nullptr;
+  if (required && cmd.get_name() == "help" && cmd.get_parent() == &app) {
+    // `kfk help` alone: kfk's own help, as `kfk --help` prints it.
+    fmt::print("{}",
+               app.get_formatter()->make_help(&app, app.get_name(), CLI::AppFormatMode::Normal));
+    return to_int(ExitCode::ok);
+  }
   std::string message = e.what();
-  if (extras && &cmd == &app) {
-    const auto rest = app.remaining();
+  // A word where a command was expected (`kfk tpoic`, `kfk topic lsit`): name it, and the
+  // commands it is close to.
+  const auto subcommands = cmd.get_subcommands([](const CLI::App* sub) {
+    return !sub->get_name().empty() && !sub->get_group().empty();  // hidden ones have no group
+  });
+  if ((extras || required) && !subcommands.empty()) {
+    // The unknown word stays with the command, or (fallthrough) reaches the top.
+    auto rest = cmd.remaining();
+    if (rest.empty()) rest = app.remaining(true);
     if (!rest.empty() && !rest.front().empty() && rest.front().front() != '-') {
+      std::vector<std::string> names;
+      for (const auto* sub : subcommands) names.push_back(sub->get_name());
       message = fmt::format("unknown command '{}'", rest.front());
+      if (auto close = did_you_mean(rest.front(), names); !close.empty()) {
+        message += "; " + close;
+      }
     }
   }
   fmt::print(stderr, "{}: {}\n", command_path(cmd), message);

@@ -80,11 +80,6 @@ void build_app(CLI::App& app, GlobalOptions& opts);
 void make_placeholder(CLI::App& cmd, std::string why);
 bool is_placeholder(const CLI::App& cmd);
 
-// The usual reason a placeholder gives.
-inline constexpr std::string_view kNotAvailableYet =
-    "not available yet in this version (the broker and client land with the single-node "
-    "broker work)";
-
 // "kfk topic list" for the `list` subcommand of `topic`.
 std::string command_path(const CLI::App& cmd);
 // The deepest subcommand the command line selected, or `app` itself.

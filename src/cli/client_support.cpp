@@ -1,6 +1,7 @@
 #include "cli/client_support.h"
 
 #include <fmt/core.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <csignal>
@@ -8,6 +9,7 @@
 #include <cstdlib>
 #include <exception>
 
+#include "cli/suggest.h"
 #include "core/net/net_error.h"
 #include "core/protocol/errors.h"
 
@@ -69,7 +71,23 @@ client::ClientOptions client_options(const GlobalOptions& opts, const config::Cl
   o.retry_backoff = std::chrono::milliseconds(cfg.retry_backoff_ms);
   o.retry_backoff_max = std::chrono::milliseconds(cfg.retry_backoff_max_ms);
   o.metadata_max_age = std::chrono::milliseconds(cfg.metadata_max_age_ms);
+  if (notes_enabled(opts)) {
+    o.on_connection_change = [](const std::string& what) {
+      fmt::print(stderr, "kfk: {}\n", what);
+      std::fflush(stderr);
+    };
+  }
   return o;
+}
+
+bool notes_enabled(const GlobalOptions& opts) {
+  return !opts.quiet && ::isatty(STDERR_FILENO) == 1;
+}
+
+void note(const GlobalOptions& opts, std::string_view command, std::string_view text) {
+  if (!notes_enabled(opts)) return;
+  fmt::print(stderr, "{}: {}\n", command, text);
+  std::fflush(stderr);
 }
 
 void rethrow_as_cli_error(std::string_view context) {
@@ -116,6 +134,34 @@ void rethrow_as_cli_error(std::string_view context) {
   // Not reached: every handler above throws. Anything else (std::bad_alloc, logic errors)
   // leaves the try block as it is and goes on to main's internal-error report.
   throw;
+}
+
+std::string close_topic_names(client::Client& client, std::string_view name) {
+  try {
+    std::vector<std::string> names;
+    for (const auto& [topic, meta] : client.fetch_metadata(std::nullopt).topics) {
+      if (!meta.internal) names.push_back(topic);
+    }
+    return did_you_mean(name, names);
+  } catch (const std::exception&) {
+    return {};  // only a suggestion: the error at hand is what matters
+  }
+}
+
+const client::TopicMetadata& existing_topic(client::Client& client, const std::string& name,
+                                            std::string_view context, bool allow_auto_create) {
+  try {
+    return client.topic(name, allow_auto_create);
+  } catch (const client::ClientError& e) {
+    if (e.kind() != client::ClientErrorKind::kafka ||
+        e.code() != protocol::to_int(protocol::ErrorCode::unknown_topic_or_partition)) {
+      throw;
+    }
+    const std::string close = close_topic_names(client, name);
+    throw CliError(ExitCode::kafka, fmt::format("{}: {}", context, e.what()),
+                   close.empty() ? std::string(protocol::error_hint(e.code()))
+                                 : fmt::format("{} ('kfk topic list' shows the topics)", close));
+  }
 }
 
 void catch_interrupts() {

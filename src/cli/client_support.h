@@ -33,8 +33,23 @@ decltype(auto) with_client_errors(std::string_view context, F&& body) {
   }
 }
 
-// Ctrl-C: the first SIGINT sets a flag the command checks between steps; commands then stop
-// quietly with ExitCode::interrupted. A second Ctrl-C ends the process at once.
+// client.topic(name), a missing topic reported as a CliError led by `context` whose hint also
+// names the existing topics close to `name` ("did you mean 'orders'?").
+const client::TopicMetadata& existing_topic(client::Client& client, const std::string& name,
+                                            std::string_view context,
+                                            bool allow_auto_create = false);
+// "did you mean 'x'?" among the broker's topics, or "" (also when the broker cannot say).
+std::string close_topic_names(client::Client& client, std::string_view name);
+
+// Notes for people about what a command is doing (waiting at the end of the log, an offset
+// reset, a lost connection, a summary): on stderr, and only when stderr is a terminal and -q
+// was not given, so scripts and JSON output never see them.
+bool notes_enabled(const GlobalOptions& opts);
+void note(const GlobalOptions& opts, std::string_view command, std::string_view text);
+
+// Ctrl-C: the first SIGINT or SIGTERM sets a flag the command checks between steps; commands
+// then finish cleanly (a consumer commits and leaves its group, a producer flushes) and exit
+// with ExitCode::interrupted. A second signal ends the process at once.
 void catch_interrupts();
 bool interrupted();
 // Ends the process with ExitCode::interrupted, printing nothing.

@@ -5,9 +5,10 @@
 namespace kfk::cli {
 
 void add_connect_command(CLI::App& app, GlobalOptions& /*opts*/) {
-  auto* cmd = app.add_subcommand("connect",
-                                 "Run and manage connectors (not available yet in this version)");
-  make_placeholder(*cmd, std::string(kNotAvailableYet));
+  auto* cmd = app.add_subcommand("connect", "Run and manage connectors (comes in a later release)");
+  make_placeholder(*cmd,
+                   "not available in this version: Kafka Connect (running and managing connectors) "
+                   "comes in a later release");
 }
 
 }  // namespace kfk::cli

@@ -57,8 +57,12 @@ int64_t now_ms() {
       .count();
 }
 
-client::ConsumerOptions consumer_options(const config::ClientConfig& cfg) {
+client::ConsumerOptions consumer_options(const GlobalOptions& g, const std::string& command,
+                                         const config::ClientConfig& cfg) {
   client::ConsumerOptions co;
+  if (notes_enabled(g)) {
+    co.on_offset_reset = [&g, command](const std::string& what) { note(g, command, what); };
+  }
   co.fetch_max_wait_ms = cfg.fetch_max_wait_ms;
   co.fetch_min_bytes = cfg.fetch_min_bytes;
   co.fetch_max_bytes = cfg.fetch_max_bytes;
@@ -90,7 +94,9 @@ client::AssignorKind assignor_kind(config::Assignor a) {
   return client::AssignorKind::range;
 }
 
-client::GroupConsumerOptions group_consumer_options(const config::ClientConfig& cfg) {
+client::GroupConsumerOptions group_consumer_options(const GlobalOptions& g,
+                                                    const std::string& command,
+                                                    const config::ClientConfig& cfg) {
   using std::chrono::milliseconds;
   client::GroupConsumerOptions go;
   go.group.group_id = cfg.group_id.value_or("");
@@ -101,7 +107,7 @@ client::GroupConsumerOptions group_consumer_options(const config::ClientConfig& 
   go.group.assignors.clear();
   for (auto a : cfg.partition_assignment_strategy) go.group.assignors.push_back(assignor_kind(a));
   if (!cfg.client_rack.empty()) go.group.rack = cfg.client_rack;
-  go.fetch = consumer_options(cfg);
+  go.fetch = consumer_options(g, command, cfg);
   if (cfg.auto_offset_reset == config::OffsetReset::by_duration) {
     go.reset_by_duration_ms = cfg.auto_offset_reset_duration_ms;
   }
@@ -191,7 +197,7 @@ std::string human_bytes(uint64_t bytes) {
 std::vector<std::string> resolve_topics(client::Client& client, const ConsumeOptions& o,
                                         const std::string& command) {
   if (!o.regex) {
-    for (const auto& name : o.topics) client.topic(name);  // unknown topics fail here
+    for (const auto& name : o.topics) existing_topic(client, name, command);  // unknown: fail
     return o.topics;
   }
   std::vector<std::regex> patterns;
@@ -247,12 +253,19 @@ void run_group(const GlobalOptions& g, const ConsumeOptions& o, const std::strin
   const auto cfg = client_config(with_group, command);
   client::Client client(client_options(g, cfg));
   const auto topics = resolve_topics(client, o, command);
-  client::GroupConsumer consumer(client, group_consumer_options(cfg));
+  client::GroupConsumer consumer(client, group_consumer_options(g, command, cfg));
   consumer.subscribe(topics);
+  size_t noted_waiting = 0;  // the assignment size last said to be at its end
   try {
     while (!interrupted()) {
       if (o.count >= 0 && printer.records() >= o.count) break;
       if (o.exit_at_end && consumer.at_end()) break;
+      if (consumer.at_end() && consumer.assignment().size() != noted_waiting) {
+        noted_waiting = consumer.assignment().size();
+        note(g, command,
+             fmt::format("waiting at the end of {} assigned partition{} for new records",
+                         noted_waiting, noted_waiting == 1 ? "" : "s"));
+      }
       // Records the header filter drops still count for the group: ask for what is left.
       const size_t limit = o.count >= 0 ? static_cast<size_t>(o.count - printer.records()) : 0;
       const auto records = consumer.poll(limit);
@@ -296,6 +309,12 @@ void run(const GlobalOptions& g, const ConsumeOptions& o, const std::string& com
   const auto started = std::chrono::steady_clock::now();
   const auto range = client::parse_offset_range(o.offset, now_ms());
   if (!range) {
+    if (o.offset == "json" || o.offset == "yaml" || o.offset == "table" || o.offset == "text") {
+      throw CliError(ExitCode::usage, fmt::format("{}: invalid offset '{}'", command, o.offset),
+                     fmt::format("inside consume -o is --offset: write the output format as "
+                                 "--output {} (or --format json for JSON lines)",
+                                 o.offset));
+    }
     throw CliError(ExitCode::usage, fmt::format("{}: invalid offset '{}'", command, o.offset),
                    "use START[:END]: START is start, end, N, +N (after the start), -N (before "
                    "the end) or @TIME; END is end, N or @TIME; TIME is epoch ms, RFC 3339 or "
@@ -329,7 +348,7 @@ void run(const GlobalOptions& g, const ConsumeOptions& o, const std::string& com
   if (!o.isolation.empty()) settings.properties["isolation.level"] = o.isolation;
   const auto cfg = client_config(settings, command);
   client::Client client(client_options(g, cfg));
-  const auto options = consumer_options(cfg);
+  const auto options = consumer_options(g, command, cfg);
   client::Consumer consumer(client, options);
   std::vector<std::pair<client::TopicPartition, client::StartOffset>> assignment;
   for (const auto& name : resolve_topics(client, o, command)) {
@@ -360,10 +379,20 @@ void run(const GlobalOptions& g, const ConsumeOptions& o, const std::string& com
   };
   drop_finished();
   const bool bounded = !ends.empty();
+  bool noted_waiting = false;
   while (!interrupted()) {
     if (o.count >= 0 && printer.records() >= o.count) break;
     if (bounded && consumer.progress().empty()) break;
     if (o.exit_at_end && consumer.at_end()) break;
+    if (!noted_waiting && consumer.at_end()) {
+      // Following the log from its end shows nothing until someone writes: say so.
+      noted_waiting = true;
+      const size_t n = consumer.progress().size();
+      note(g, command,
+           fmt::format("waiting at the end of {} partition{} for new records{}", n,
+                       n == 1 ? "" : "s",
+                       o.offset_given ? "" : "; -o start reads the existing records"));
+    }
     auto records = consumer.poll();
     if (bounded) {
       std::erase_if(records, [&](const client::ConsumerRecord& r) {
@@ -439,7 +468,16 @@ void add_consume_command(CLI::App& app, GlobalOptions& opts) {
       "stop; Ctrl-C or SIGTERM prints a summary on stderr and exits with 130 (with --group, "
       "after committing what was printed and leaving the group).\n"
       "Global options (-b, -X, -v, -q) are listed by 'kfk --help'; inside this command -o is "
-      "--offset, so write the global option as --output json.");
+      "--offset, so write the global option as --output json.\n"
+      "\n"
+      "JSON lines (--format json, or --output json): one object per record, on one line:\n"
+      "  {\"topic\":\"t\",\"partition\":0,\"offset\":5,\"timestamp\":1700000000000,\n"
+      "   \"timestamp_type\":\"CreateTime\",\"key\":\"k1\",\"value\":{\"n\":1},\n"
+      "   \"headers\":[{\"key\":\"h\",\"value\":\"v\"}]}\n"
+      "key, value and header values are null, a JSON string (UTF-8 text), the value itself "
+      "when it is one JSON object, array, number or boolean, or base64 with a sibling "
+      "\"<field>_encoding\":\"base64\" when not UTF-8. 'kfk produce --format json' reads the "
+      "lines back byte-exact.");
   cmd->callback([&opts, o, cmd, offset] {
     o->offset_given = offset->count() > 0;
     const std::string path = command_path(*cmd);

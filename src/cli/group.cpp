@@ -27,6 +27,7 @@
 #include "cli/group_commands.h"
 #include "cli/output_format.h"
 #include "cli/output_value.h"
+#include "cli/suggest.h"
 #include "core/client/offset_lookup.h"
 #include "core/client/offset_reset.h"
 #include "core/protocol/errors.h"
@@ -38,6 +39,25 @@ using protocol::ErrorCode;
 GroupSession::GroupSession(const GlobalOptions& opts, const std::string& command)
     : config(client_config(opts, command)), client(client_options(opts, config)), admin(client) {}
 
+namespace {
+
+// GROUP_ID_NOT_FOUND, with the existing groups close to `group` in the hint.
+CliError group_not_found(GroupSession& s, const std::string& group, const std::string& context) {
+  CliError e = kafka_error(protocol::to_int(ErrorCode::group_id_not_found), context);
+  std::string close;
+  try {
+    std::vector<std::string> names;
+    for (const auto& listed : s.admin.list_groups()) names.push_back(listed.group_id);
+    close = did_you_mean(group, names);
+  } catch (const std::exception&) {
+    // Only a suggestion.
+  }
+  if (close.empty()) return e;
+  return CliError(e.code(), e.what(), close + " ('kfk group list' shows the groups)");
+}
+
+}  // namespace
+
 client::GroupDescription describe_one(GroupSession& s, const std::string& group,
                                       const std::string& context, bool allow_missing) {
   auto described = s.admin.describe_groups({group});
@@ -47,7 +67,7 @@ client::GroupDescription describe_one(GroupSession& s, const std::string& group,
   auto d = std::move(described.front());
   if (d.error != 0) throw kafka_error(d.error, context);
   if (!allow_missing && d.state == "Dead" && d.members.empty()) {
-    throw kafka_error(protocol::to_int(ErrorCode::group_id_not_found), context);
+    throw group_not_found(s, group, context);
   }
   return d;
 }
@@ -255,7 +275,7 @@ void run_describe(const GlobalOptions& g, const GroupOptions& o, const std::stri
       const auto d = describe_one(s, group, context, true);
       const auto rows = partition_rows(s, d);
       if (d.state == "Dead" && d.members.empty() && rows.empty()) {
-        throw kafka_error(protocol::to_int(ErrorCode::group_id_not_found), context);
+        throw group_not_found(s, group, context);
       }
       if (structured(format)) {
         described.push(describe_value(d, rows));
@@ -278,8 +298,12 @@ void run_delete(const GlobalOptions& g, const GroupOptions& o, const std::string
     Value deleted = Value::array();
     for (const auto& r : results) {
       if (r.error != 0) {
-        if (!failure) failure = kafka_error(r.error, cmd + " " + r.group_id);
-        spdlog::error("{} {}: {}", cmd, r.group_id, protocol::describe_error(r.error));
+        // The first failure is the command's error; the others are logged, each once.
+        if (!failure) {
+          failure = kafka_error(r.error, cmd + " " + r.group_id);
+        } else {
+          spdlog::error("{} {}: {}", cmd, r.group_id, protocol::describe_error(r.error));
+        }
         continue;
       }
       if (structured(format)) {

@@ -3,8 +3,9 @@
 // need (committed offsets, log start and end, offsets by time), prints the plan and, with
 // --execute, commits it as a tool does (generation -1), only while the group has no members.
 //
-// Both report in a table or a sentence unless --output asks for json or yaml. JSON shapes
-// (YAML has the same fields):
+// reset-offsets prints its plan as a table on a terminal and JSON otherwise; delete-offsets
+// reports in a sentence unless --output asks for json or yaml. JSON shapes (YAML has the same
+// fields):
 //
 //   kfk group reset-offsets   {"group_id": str, "executed": bool,
 //                              "offsets": [{"topic": str, "partition": int,
@@ -24,6 +25,7 @@
 #include "cli/group_commands.h"
 #include "cli/output_format.h"
 #include "cli/output_value.h"
+#include "core/client/consumer.h"
 #include "core/client/offset_lookup.h"
 #include "core/client/offset_reset.h"
 #include "core/protocol/errors.h"
@@ -73,25 +75,35 @@ client::ResetSpec reset_spec(const OffsetOptions& o, const std::string& context)
   if (!o.to_datetime.empty()) {
     ++modes;
     spec.kind = client::ResetSpec::Kind::datetime;
-    const auto ms = client::parse_iso_datetime_ms(o.to_datetime);
+    // The TIME of `kfk consume -o @TIME` and `kfk topic offsets --time`: one syntax everywhere.
+    const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    const auto ms = client::parse_time_point(o.to_datetime, now);
     if (!ms) {
       throw CliError(
           ExitCode::usage,
-          fmt::format("{}: --to-datetime: '{}' is not a date and time", context, o.to_datetime),
-          "write YYYY-MM-DDTHH:mm:SS[.sss] with an optional zone (Z, +02:00); "
-          "without a zone the local time zone applies");
+          fmt::format("{}: --to-datetime: '{}' is not a time", context, o.to_datetime),
+          "write epoch milliseconds, RFC 3339 (2024-05-01T12:00:00Z; without a zone the local "
+          "time zone applies) or a time before now like -10m, -2h, -7d");
     }
     spec.value = *ms;
   }
   if (!o.by_duration.empty()) {
     ++modes;
     spec.kind = client::ResetSpec::Kind::duration;
-    const auto ms = config::parse_iso_duration_ms(o.by_duration);
+    auto ms = config::parse_iso_duration_ms(o.by_duration);
+    if (!ms && !o.by_duration.empty() && o.by_duration.front() != '-' &&
+        o.by_duration.front() != '+') {
+      // The units of relative times elsewhere: 1h30m, 2d, 500ms.
+      if (const auto before = client::parse_time_point("-" + o.by_duration, 0)) ms = -*before;
+    }
     if (!ms || *ms < 0) {
       throw CliError(
           ExitCode::usage,
           fmt::format("{}: --by-duration: '{}' is not a duration", context, o.by_duration),
-          "write an ISO-8601 duration PnDTnHnMnS, e.g. PT1H30M or P2D");
+          "write an ISO-8601 duration PnDTnHnMnS (PT1H30M, P2D) or the units of relative "
+          "times elsewhere (1h30m, 2d)");
     }
     spec.value = *ms;
   }
@@ -219,7 +231,7 @@ std::vector<Planned> plan(GroupSession& s, const OffsetOptions& o, const client:
 
 void print_plan(const GlobalOptions& g, const OffsetOptions& o, const std::vector<Planned>& plan,
                 bool executed) {
-  const OutputFormat format = report_format(g);
+  const OutputFormat format = listing_format(g);  // data: JSON when piped
   if (format == OutputFormat::json || format == OutputFormat::yaml) {
     Value offsets = Value::array();
     for (const auto& p : plan) {
@@ -365,12 +377,14 @@ void add_group_offset_commands(CLI::App& group, GlobalOptions& opts) {
       ->type_name("N");
   reset
       ->add_option("--to-datetime", o->to_datetime,
-                   "To the first record at or after this time: YYYY-MM-DDTHH:mm:SS[.sss] with "
-                   "an optional zone (Z, +02:00), else local time")
-      ->type_name("ISO8601");
+                   "To the first record at or after this TIME: epoch ms, RFC 3339 "
+                   "(YYYY-MM-DDTHH:mm:SS[.sss] with an optional zone, else local time) or "
+                   "relative (-10m, -2h, -7d), as in 'kfk consume -o @TIME'")
+      ->type_name("TIME");
   reset
       ->add_option("--by-duration", o->by_duration,
-                   "To the first record at most this long ago: PnDTnHnMnS, e.g. PT1H")
+                   "To the first record at most this long ago: PnDTnHnMnS (PT1H) or 1h, 2d, "
+                   "1h30m")
       ->type_name("DURATION");
   reset
       ->add_option("--from-file", o->from_file,

@@ -1,4 +1,4 @@
-// kfk help: `kfk help [COMMAND...]` prints the help of kfk or of a command, as
+// kfk help: `kfk help [COMMAND...]` prints the help of kfk (alone) or of a command, as
 // --help does; `kfk help exit-codes` prints the exit statuses of exit_codes.h.
 //
 // Output of `kfk help exit-codes` (a table unless --output says json or yaml;
@@ -20,6 +20,7 @@
 #include "cli/exit_codes.h"
 #include "cli/output_format.h"
 #include "cli/output_value.h"
+#include "cli/suggest.h"
 
 namespace kfk::cli {
 namespace {
@@ -53,8 +54,14 @@ void print_help_of(const CLI::App& root, const std::vector<std::string>& path) {
       if (sub->check_name(name)) next = sub;
     }
     if (next == nullptr) {
+      std::vector<std::string> names;
+      for (const auto* sub : cmd->get_subcommands({})) {
+        if (!sub->get_group().empty()) names.push_back(sub->get_name());
+      }
+      const std::string close = did_you_mean(name, names);
       throw CliError(ExitCode::usage,
-                     fmt::format("kfk help: {} has no command '{}'", command_path(*cmd), name),
+                     fmt::format("kfk help: {} has no command '{}'{}", command_path(*cmd), name,
+                                 close.empty() ? "" : "; " + close),
                      fmt::format("run '{} --help' to see its commands", command_path(*cmd)));
     }
     cmd = next;
@@ -71,7 +78,7 @@ void add_help_command(CLI::App& app, GlobalOptions& opts) {
   auto path = std::make_shared<std::vector<std::string>>();
   // Required, so that command names are taken as this argument (CLI11 would otherwise run
   // them as commands); "exit-codes" is a topic of its own rather than a subcommand for the
-  // same reason.
+  // same reason. `kfk help` alone is answered by report_parse_error() with kfk's help.
   help->add_option("topic", *path, "A command (e.g. topic create), or exit-codes")
       ->required()
       ->expected(1, -1);

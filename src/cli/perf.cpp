@@ -2,8 +2,8 @@
 // kafka-consumer-perf-test and EndToEndLatency, on kfk's own client. This file holds the
 // command line and the reports; the runs are in perf_produce.cpp and perf_consume.cpp.
 //
-// Reports: a line every --interval seconds and a summary, as text or (with -o json) one JSON
-// object per line:
+// Reports: a line every --interval seconds and a summary, as text on a terminal (or with
+// -o table) and otherwise (piped, -o json or yaml) one JSON object per line:
 //   {"type":"interval"|"summary","mode":"produce"|"consume"|"e2e","records":N,"failed":N,
 //    "bytes":N,"seconds":S,"records_per_sec":R,"mb_per_sec":M,
 //    "latency_ms":{"avg":..,"min":..,"max":..,"p50":..,"p95":..,"p99":..,"p99_9":..}}
@@ -18,6 +18,7 @@
 #include <random>
 
 #include "cli/client_support.h"
+#include "cli/output_format.h"
 #include "cli/tool_commands.h"
 #include "core/client/admin.h"
 #include "core/protocol/errors.h"
@@ -87,7 +88,7 @@ void add_producing(CLI::App* cmd, PerfOptions& o) {
 
 void print_perf_interval(const GlobalOptions& opts, std::string_view mode, const PerfTotals& w,
                          double seconds) {
-  if (opts.output == OutputFormat::json) {
+  if (listing_format(opts) != OutputFormat::table) {
     fmt::print("{}\n", perf_json("interval", mode, w, seconds, false));
   } else {
     const double per_s = seconds > 0 ? 1.0 / seconds : 0.0;
@@ -106,7 +107,7 @@ void print_perf_interval(const GlobalOptions& opts, std::string_view mode, const
 
 void print_perf_summary(const GlobalOptions& opts, std::string_view mode, const PerfTotals& t,
                         double seconds, bool interrupted) {
-  if (opts.output == OutputFormat::json) {
+  if (listing_format(opts) != OutputFormat::table) {
     fmt::print("{}\n", perf_json("summary", mode, t, seconds, interrupted));
     std::fflush(stdout);
     return;

@@ -112,7 +112,7 @@ class Run {
     }
     // Fail early, before reading input, when the topic or partition is wrong.
     client_ = &client;
-    const auto& topic = client.topic(o_.topic, true);
+    const auto& topic = existing_topic(client, o_.topic, command_, cfg.allow_auto_create_topics);
     if (o_.partition >= topic.partition_count()) {
       throw CliError(ExitCode::usage,
                      fmt::format("{}: partition {} does not exist: topic '{}' has {} partition{}",
@@ -145,7 +145,11 @@ class Run {
       if (!g_.quiet) fmt::print(stderr, "{}\n", summary());
       exit_interrupted();
     }
-    spdlog::info("{} record{} written to {}", sent_, sent_ == 1 ? "" : "s", o_.topic);
+    if (notes_enabled(g_)) {
+      fmt::print(stderr, "{}\n", summary());
+    } else {
+      spdlog::info("{} record{} written to {}", sent_, sent_ == 1 ? "" : "s", o_.topic);
+    }
   }
 
  private:

@@ -1,4 +1,12 @@
 // kfk profile create|use|list|show|delete, and the profile file they keep (profile.h).
+//
+// list and show print a table on a terminal and JSON otherwise (or what --output asks):
+//   list:         [{"name":"prod","current":true,"brokers":"k1:9092","client_id":"",
+//                   "properties":{"acks":"all"}}, ...]
+//   show NAME:    one object of the list
+//   show:         {"profile":"prod"|null,"profile_source":"--profile"|"KFK_PROFILE"|"current"|"",
+//                  "brokers":"k1:9092","brokers_source":"--brokers"|"KFK_BROKERS"|"profile prod"|
+//                  "default","client_id":"","properties":{...},"file":"/home/u/.config/..."}
 #include "cli/profile.h"
 
 #include <fmt/core.h>
@@ -13,6 +21,8 @@
 
 #include "cli/client_support.h"
 #include "cli/commands.h"
+#include "cli/output_format.h"
+#include "cli/output_value.h"
 #include "core/config/toml_settings.h"
 
 namespace kfk::cli {
@@ -160,14 +170,15 @@ const Profile& find_or_fail(const std::string& command, const ProfileStore& stor
   return it->second;
 }
 
-std::string profile_json(const std::string& name, const Profile& p, bool current) {
-  std::string props;
-  for (const auto& [k, v] : p.properties) {
-    props += (props.empty() ? "" : ",") + json_quote(k) + ":" + json_quote(v);
-  }
-  return fmt::format(
-      "{{\"name\":{},\"current\":{},\"brokers\":{},\"client_id\":{},\"properties\":{{{}}}}}",
-      json_quote(name), current, json_quote(p.brokers), json_quote(p.client_id), props);
+Value profile_value(const std::string& name, const Profile& p, bool current) {
+  Value props = Value::object();
+  for (const auto& [k, v] : p.properties) props.set(k, v);
+  return Value::object()
+      .set("name", name)
+      .set("current", current)
+      .set("brokers", p.brokers)
+      .set("client_id", p.client_id)
+      .set("properties", std::move(props));
 }
 
 void add_create(CLI::App& parent, GlobalOptions& opts) {
@@ -178,7 +189,7 @@ void add_create(CLI::App& parent, GlobalOptions& opts) {
   cmd->footer(
       "The profile takes -b/--brokers, --client-id and every -X property given with this "
       "command, e.g. kfk profile create prod -b k1:9092,k2:9092 -X request.timeout.ms=5000. "
-      "The first profile created becomes the current one.");
+      "It becomes the current profile only with --use (or later 'kfk profile use NAME').");
   cmd->callback([&opts, a, cmd] {
     const std::string command = command_path(*cmd);
     if (!valid_profile_name(a->name)) {
@@ -211,7 +222,7 @@ void add_create(CLI::App& parent, GlobalOptions& opts) {
     ProfileStore store = load_or_fail(command, path);
     const bool existed = store.profiles.count(a->name) > 0;
     store.profiles[a->name] = p;
-    if (a->use || store.current.empty()) store.current = a->name;
+    if (a->use) store.current = a->name;
     save_or_fail(command, path, store);
     fmt::print("{} profile {}{}.\n", existed ? "Replaced" : "Created", a->name,
                store.current == a->name ? " (current)" : "");
@@ -238,13 +249,12 @@ void add_list(CLI::App& parent, GlobalOptions& opts) {
   cmd->callback([&opts, cmd] {
     const std::string command = command_path(*cmd);
     const ProfileStore store = load_or_fail(command, profile_config_path());
-    if (opts.output == OutputFormat::json) {
-      std::string out = "[";
+    if (const auto format = listing_format(opts); format != OutputFormat::table) {
+      Value list = Value::array();
       for (const auto& [name, p] : store.profiles) {
-        if (out.size() > 1) out += ',';
-        out += profile_json(name, p, name == store.current);
+        list.push(profile_value(name, p, name == store.current));
       }
-      fmt::print("{}]\n", out);
+      print_value(list, format);
       return;
     }
     for (const auto& [name, p] : store.profiles) {
@@ -264,8 +274,8 @@ void add_show(CLI::App& parent, GlobalOptions& opts) {
     const ProfileStore store = load_or_fail(command, path);
     if (!name->empty()) {
       const Profile& p = find_or_fail(command, store, *name);
-      if (opts.output == OutputFormat::json) {
-        fmt::print("{}\n", profile_json(*name, p, *name == store.current));
+      if (const auto format = listing_format(opts); format != OutputFormat::table) {
+        print_value(profile_value(*name, p, *name == store.current), format);
         return;
       }
       fmt::print("profile    {}{}\n", *name, *name == store.current ? " (current)" : "");
@@ -281,17 +291,18 @@ void add_show(CLI::App& parent, GlobalOptions& opts) {
     for (const auto& b : opts.brokers) brokers += (brokers.empty() ? "" : ",") + b;
     const auto client_id =
         opts.properties.count("client.id") > 0 ? opts.properties.at("client.id") : std::string();
-    if (opts.output == OutputFormat::json) {
-      std::string props;
-      for (const auto& [k, v] : opts.properties) {
-        props += (props.empty() ? "" : ",") + json_quote(k) + ":" + json_quote(v);
-      }
-      fmt::print(
-          "{{\"profile\":{},\"profile_source\":{},\"brokers\":{},\"brokers_source\":{},"
-          "\"client_id\":{},\"properties\":{{{}}},\"file\":{}}}\n",
-          opts.profile.empty() ? "null" : json_quote(opts.profile), json_quote(opts.profile_source),
-          json_quote(brokers), json_quote(opts.brokers_source), json_quote(client_id), props,
-          json_quote(path));
+    if (const auto format = listing_format(opts); format != OutputFormat::table) {
+      Value props = Value::object();
+      for (const auto& [k, v] : opts.properties) props.set(k, v);
+      print_value(Value::object()
+                      .set("profile", opts.profile.empty() ? Value() : Value(opts.profile))
+                      .set("profile_source", opts.profile_source)
+                      .set("brokers", brokers)
+                      .set("brokers_source", opts.brokers_source)
+                      .set("client_id", client_id)
+                      .set("properties", std::move(props))
+                      .set("file", path),
+                  format);
       return;
     }
     fmt::print("file       {}\n", path);

@@ -5,9 +5,10 @@
 namespace kfk::cli {
 
 void add_schema_command(CLI::App& app, GlobalOptions& /*opts*/) {
-  auto* cmd = app.add_subcommand(
-      "schema", "Register and look up schemas (not available yet in this version)");
-  make_placeholder(*cmd, std::string(kNotAvailableYet));
+  auto* cmd =
+      app.add_subcommand("schema", "Register and look up schemas (comes in a later release)");
+  make_placeholder(*cmd,
+                   "not available in this version: the Schema Registry comes in a later release");
 }
 
 }  // namespace kfk::cli

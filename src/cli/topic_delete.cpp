@@ -2,8 +2,9 @@
 // confirmation on a terminal and need --yes when stdin is not one (scripts), before any
 // request is sent.
 //
-// They report what they did in sentences unless --output asks for json or yaml. JSON shapes
-// (YAML has the same fields):
+// delete reports what it did in sentences unless --output asks for json or yaml; trim prints
+// its partitions as a table on a terminal and JSON otherwise. JSON shapes (YAML has the same
+// fields):
 //
 //   kfk topic delete  [{"name": str, "deleted": bool}, ...]
 //                     deleted is false for a topic that did not exist (with --if-exists)
@@ -116,8 +117,12 @@ void run_delete(const GlobalOptions& g, const DeleteOptions& o, const std::strin
           it == results.end() ? protocol::to_int(ErrorCode::unknown_server_error) : it->error;
       const bool missing = error == protocol::to_int(ErrorCode::unknown_topic_or_partition);
       if (error != 0 && !(missing && o.if_exists)) {
-        if (!failure) failure = kafka_error(error, cmd + " " + name);
-        spdlog::error("{} {}: {}", cmd, name, protocol::describe_error(error));
+        // The first failure is the command's error; the others are logged, each once.
+        if (!failure) {
+          failure = kafka_error(error, cmd + " " + name);
+        } else {
+          spdlog::error("{} {}: {}", cmd, name, protocol::describe_error(error));
+        }
         continue;
       }
       if (structured(format)) {
@@ -179,6 +184,26 @@ TrimOffsets parse_trim_offsets(const DeleteOptions& o, const std::string& contex
                                         "PARTITION=N ones or give only those");
   }
   return out;
+}
+
+// The broker's refusal of a trim, with a hint for the usual causes.
+CliError trim_error(int16_t error, const std::string& context, const client::TopicPartition& tp,
+                    int64_t target, int64_t log_end) {
+  const CliError e = kafka_error(error, fmt::format("{}: partition {}", context, tp.partition));
+  if (error == protocol::to_int(ErrorCode::offset_out_of_range) && target > log_end) {
+    return CliError(e.code(), e.what(),
+                    fmt::format("partition {} ends at offset {}: trim to at most that "
+                                "(--offset {}=end deletes every record)",
+                                tp.partition, log_end, tp.partition));
+  }
+  if (error == protocol::to_int(ErrorCode::policy_violation)) {
+    return CliError(e.code(), e.what(),
+                    fmt::format("topic {} is compacted (cleanup.policy=compact), whose records "
+                                "are not deleted by offset; allow it with 'kfk topic alter-config "
+                                "{} --set cleanup.policy=compact,delete', or write tombstones",
+                                tp.topic, tp.topic));
+  }
+  return e;
 }
 
 void run_trim(const GlobalOptions& g, const DeleteOptions& o, const std::string& cmd) {
@@ -267,7 +292,7 @@ void run_trim(const GlobalOptions& g, const DeleteOptions& o, const std::string&
                                     : it->second.error;
         log_start = error == 0 ? it->second.low_watermark : -1;
         if (error != 0 && !failure) {
-          failure = kafka_error(error, fmt::format("{}: partition {}", context, tp.partition));
+          failure = trim_error(error, context, tp, target, latest.at(tp));
         }
       }
       partitions.push(Value::object()
@@ -279,7 +304,7 @@ void run_trim(const GlobalOptions& g, const DeleteOptions& o, const std::string&
                       log_start < 0 ? "-" : std::to_string(log_start),
                       error != 0 ? styled(protocol::error_name(error), Style::error) : ""});
     }
-    const OutputFormat format = report_format(g);
+    const OutputFormat format = listing_format(g);  // data: JSON when piped
     if (structured(format)) {
       print_value(Value::object()
                       .set("topic", topic)

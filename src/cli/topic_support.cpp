@@ -8,7 +8,7 @@
 
 #include "cli/client_support.h"
 #include "cli/output_format.h"
-#include "core/client/offset_reset.h"
+#include "core/client/consumer.h"
 
 namespace kfk::cli {
 
@@ -64,32 +64,7 @@ int64_t now_ms() {
 }
 
 std::optional<int64_t> parse_point_in_time(std::string_view text, int64_t now) {
-  if (text == "now") return now;
-  const auto parse_int = [](std::string_view digits) -> std::optional<int64_t> {
-    int64_t value = 0;
-    const auto* end = digits.data() + digits.size();
-    auto [ptr, ec] = std::from_chars(digits.data(), end, value);
-    if (digits.empty() || ec != std::errc() || ptr != end || value < 0) return std::nullopt;
-    return value;
-  };
-  if (!text.empty() && text.front() == '-') {
-    // "-10m": a duration before now.
-    std::string_view rest = text.substr(1);
-    size_t digits = 0;
-    while (digits < rest.size() && rest[digits] >= '0' && rest[digits] <= '9') ++digits;
-    const auto amount = parse_int(rest.substr(0, digits));
-    const std::string_view unit = rest.substr(digits);
-    int64_t scale = 0;
-    if (unit == "ms") scale = 1;
-    if (unit == "s") scale = 1000;
-    if (unit == "m") scale = 60'000;
-    if (unit == "h") scale = 3'600'000;
-    if (unit == "d") scale = 86'400'000;
-    if (!amount || scale == 0 || *amount > INT64_MAX / scale) return std::nullopt;
-    return now - *amount * scale;
-  }
-  if (auto ms = parse_int(text)) return ms;
-  return client::parse_iso_datetime_ms(text);
+  return client::parse_time_point(text, now);  // the TIME of `kfk consume -o @TIME`
 }
 
 }  // namespace kfk::cli

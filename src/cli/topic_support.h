@@ -39,9 +39,10 @@ CliError topic_kafka_error(int16_t code, const std::string& broker_message,
 void require_stdin_terminal_or_yes(bool yes, const std::string& context);
 void confirm(bool yes, const std::string& question, const std::string& context);
 
-// A point in time for offsets by time: milliseconds since the epoch ("1714557600000"),
-// RFC 3339 / ISO 8601 ("2024-05-01T12:00:00Z", "2024-05-01"), "now", or a time before now
-// ("-10m", "-2h", "-7d", "-30s", "-500ms"). nullopt when malformed.
+// A point in time for offsets by time: client::parse_time_point, the TIME of `kfk consume -o
+// @TIME` and `kfk group reset-offsets --to-datetime`: milliseconds since the epoch
+// ("1714557600000"), RFC 3339 / ISO 8601 ("2024-05-01T12:00:00Z", "2024-05-01"), "now", or
+// relative to now ("-10m", "-2h", "-1h30m", "-7d", "-500ms"). nullopt when malformed.
 std::optional<int64_t> parse_point_in_time(std::string_view text, int64_t now_ms);
 inline constexpr std::string_view kTimeFormats =
     "use milliseconds since the epoch, a date and time like 2024-05-01T12:00:00Z, or a time "

@@ -74,3 +74,21 @@ def test_main_page_lists_commands_exit_codes_and_environment():
     for code in ("0", "1", "2", "3", "4", "5", "130"):
         assert f".B {code}\n" in text
     assert "\\fBkfk\\-topic\\fR(1)" in text
+
+
+@pytest.mark.parametrize("page", ["kfk.1", "kfk-topic.1", "kfk-consume.1", "kfk-produce.1",
+                                  "kfk-group.1", "kfk-profile.1"])
+def test_pages_have_examples_environment_and_files(generated, page):
+    text = (generated / page).read_text()
+    for section in (".SH EXAMPLES", ".SH ENVIRONMENT", ".SH FILES"):
+        assert section in text, f"{page}: no {section}"
+    for name in ("KFK_BROKERS", "KFK_PROFILE", "NO_COLOR", "kfk/config.toml"):
+        assert name in text, f"{page}: {name} missing"
+    examples = text[text.index(".SH EXAMPLES"):text.index(".SH ENVIRONMENT")]
+    assert "kfk " in examples
+
+
+def test_consume_page_documents_the_json_record_shape(generated):
+    text = (generated / "kfk-consume.1").read_text()
+    assert '"topic"' in text and '"timestamp_type"' in text and '"headers"' in text
+    assert "_encoding" in text

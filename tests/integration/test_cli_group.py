@@ -302,7 +302,12 @@ def test_reset_offsets_every_mode(broker, tmp_path):
     assert plan["offsets"] == [{"topic": "r", "partition": 0, "current_offset": 4, "new_offset": 0}]
     assert "--execute" in r.stderr
     assert committed(broker, "rg") == {tp: 4}
-    text = ok(kfk(broker, "group", "reset-offsets", "rg", "--topic", "r", "--to-latest")).stdout
+    text = ok(kfk(broker, "-o", "table", "group", "reset-offsets", "rg", "--topic", "r",
+                  "--to-latest")).stdout
+    # Piped without --output: the plan as JSON, as every command that prints data.
+    piped = json.loads(ok(kfk(broker, "group", "reset-offsets", "rg", "--topic", "r",
+                              "--to-latest")).stdout)
+    assert piped["offsets"][0]["new_offset"] == 20 and piped["executed"] is False
     assert text.splitlines()[0].split() == ["GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET",
                                             "NEW-OFFSET"]
     assert text.splitlines()[1].split() == ["rg", "r", "0", "4", "20"]
@@ -321,6 +326,11 @@ def test_reset_offsets_every_mode(broker, tmp_path):
         (["--to-datetime", "2999-01-01T00:00:00+02:00"], 20),
         (["--by-duration", "PT1H"], 0),
         (["--by-duration", "PT0S"], 20),  # nothing newer than now: the log end
+        # One time syntax with consume -o @TIME and topic offsets --time.
+        (["--to-datetime", "-1h"], 0),
+        (["--to-datetime", str(between)], 10),
+        (["--to-datetime", "+1h"], 20),
+        (["--by-duration", "1h"], 0),
     ]
     for args, expected in cases:
         got = new_offsets(reset(broker, "rg", "--topic", "r", *args, "--execute"))

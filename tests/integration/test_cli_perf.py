@@ -90,7 +90,8 @@ def test_produce_report_and_records_on_disk(broker):
 
 
 def test_produce_text_progress_and_duration(broker):
-    r = kfk(broker, "perf", "produce", "perf-b", "-d", "1.5", "--interval", "0.4", "-s", "50")
+    r = kfk(broker, "-o", "table", "perf", "produce", "perf-b", "-d", "1.5", "--interval", "0.4",
+            "-s", "50")
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     progress = [line for line in lines if line.endswith("ms max latency.")]
@@ -98,6 +99,14 @@ def test_produce_text_progress_and_duration(broker):
     assert lines[-2].startswith(tuple("0123456789")) and " records sent in " in lines[-2]
     assert lines[-1].startswith("Latency (send to acknowledgement): avg ")
     assert "p99.9" in lines[-1]
+
+
+def test_json_lines_when_piped(broker):
+    """Like every command that prints data: JSON when stdout is not a terminal."""
+    r = kfk(broker, "perf", "produce", "perf-pipe", "-n", "50")
+    doc, _ = summary(r)
+    check_shape(doc, "produce", latency=True)
+    assert doc["records"] == 50
 
 
 def test_interval_lines_in_json(broker):

@@ -292,8 +292,17 @@ def test_progress_line_on_a_terminal(broker, tmp_path):
     assert proc.wait(timeout=60) == 0, err
     os.close(primary)
     assert b"rec/s" in err and b"MB/s" in err and b"ETA" in err
-    assert err.endswith(b"\r\x1b[K")  # the line is cleared at the end
+    # The line is cleared at the end, and a summary says what was sent.
+    progress, summary = err.rsplit(b"\r\x1b[K", 1)
+    assert summary.startswith(b"kfk produce: 20000 records acknowledged, 273.4 KiB in ")
+    assert summary.endswith(b" s\r\n")
     read_all(broker, "prog", 20000)
+
+
+def test_no_summary_when_stderr_is_not_a_terminal(broker):
+    create(broker, "quiet", 1)
+    r = ok(kfk(broker, "produce", "quiet", stdin=b"a\nb\n"))
+    assert r.stderr == b""
 
 
 def test_interactive_input_is_sent_line_by_line(broker):

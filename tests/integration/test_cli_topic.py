@@ -257,9 +257,22 @@ def test_trim_by_offset(broker):
     r = kfk(broker, "-o", "json", "topic", "trim", "t", "--offset", "0=50", "--yes")
     assert r.returncode == EXIT_KAFKA and "OFFSET_OUT_OF_RANGE" in r.stderr
     assert json.loads(r.stdout)["partitions"][0]["error"] == "OFFSET_OUT_OF_RANGE"
+    # The hint says where the partition ends, not something about consumers.
+    assert "hint: partition 0 ends at offset 10" in r.stderr
+
+    # Piped without --output: JSON, as every command that prints data.
+    r = kfk(broker, "topic", "trim", "t", "--offset", "0=7", "--dry-run")
+    assert json.loads(ok(r).stdout)["partitions"][0]["delete_before"] == 7
 
     r = kfk(broker, "topic", "trim", "t", "--offset", "1")
     assert r.returncode == EXIT_USAGE and "--yes" in r.stderr
+
+
+def test_trim_a_compacted_topic_says_why_it_is_refused(broker):
+    ok(kfk(broker, "topic", "create", "kept", "-p", "1", "-c", "cleanup.policy=compact"))
+    r = kfk(broker, "topic", "trim", "kept", "--offset", "0", "--yes")
+    assert r.returncode == EXIT_KAFKA and "POLICY_VIOLATION" in r.stderr
+    assert "cleanup.policy=compact,delete" in r.stderr
 
 
 def test_trim_before_time(broker):
@@ -349,7 +362,8 @@ def test_trim_asks_on_a_terminal(broker):
     assert "Delete about 4 records of topic kept (2 partitions)? [y/N]" in err
     assert offsets(broker, "kept")[0]["earliest_offset"] == 0
 
-    code, out, err = answer_on_terminal(broker, "yes", "topic", "trim", "kept", "--offset", "end")
+    code, out, err = answer_on_terminal(broker, "yes", "-o", "table", "topic", "trim", "kept",
+                                        "--offset", "end")
     assert code == 0, err
     assert out.splitlines()[0].split() == ["PARTITION", "DELETE-BEFORE", "NEW-LOG-START", "ERROR"]
     o = offsets(broker, "kept")

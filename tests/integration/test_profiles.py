@@ -40,7 +40,7 @@ def effective(env, *args, extra_env=None):
 
 
 def test_create_use_list_show_delete(env, tmp_path):
-    r = ok(run(env, "profile", "create", "local", "-b", "localhost:9092"))
+    r = ok(run(env, "profile", "create", "local", "-b", "localhost:9092", "--use"))
     assert r.stdout == "Created profile local (current).\n"
     ok(run(env, "profile", "create", "prod", "-b", "k1:9093,k2", "--client-id", "me",
            "-X", "request.timeout.ms=5000"))
@@ -49,11 +49,13 @@ def test_create_use_list_show_delete(env, tmp_path):
     assert 'current = "local"' in text and "[profiles.prod]" in text
     assert '"request.timeout.ms" = "5000"' in text
 
-    assert ok(run(env, "profile", "list")).stdout.splitlines() == [
+    assert ok(run(env, "--output", "table", "profile", "list")).stdout.splitlines() == [
         "* local  localhost:9092", "  prod  k1:9093,k2"]
     listed = json.loads(ok(run(env, "--output", "json", "profile", "list")).stdout)
     assert [(p["name"], p["current"]) for p in listed] == [("local", True), ("prod", False)]
-    shown = json.loads(ok(run(env, "--output", "json", "profile", "show", "prod")).stdout)
+    # JSON by default when piped, as every listing.
+    assert json.loads(ok(run(env, "profile", "list")).stdout) == listed
+    shown = json.loads(ok(run(env, "profile", "show", "prod")).stdout)
     assert shown == {"name": "prod", "current": False, "brokers": "k1:9093,k2",
                      "client_id": "me", "properties": {"request.timeout.ms": "5000"}}
 
@@ -78,6 +80,17 @@ def test_create_use_list_show_delete(env, tmp_path):
     assert r.returncode == EXIT_USAGE and "acks" in r.stderr
 
 
+def test_a_new_profile_is_current_only_with_use(env):
+    r = ok(run(env, "profile", "create", "first", "-b", "a:1"))
+    assert r.stdout == "Created profile first.\n"
+    e = effective(env)
+    assert e["profile"] is None and e["brokers_source"] == "default"
+    ok(run(env, "profile", "create", "second", "-b", "b:2", "--use"))
+    assert effective(env)["profile"] == "second"
+    ok(run(env, "profile", "create", "third", "-b", "c:3"))
+    assert effective(env)["profile"] == "second"
+
+
 def test_home_config_without_xdg(env, tmp_path):
     del env["XDG_CONFIG_HOME"]
     ok(run(env, "profile", "create", "p", "-b", "h:1"))
@@ -87,7 +100,7 @@ def test_home_config_without_xdg(env, tmp_path):
 
 def test_precedence_flag_then_environment_then_profile(env):
     ok(run(env, "profile", "create", "a", "-b", "a:1", "--client-id", "from-a",
-           "-X", "acks=1", "-X", "linger.ms=7"))
+           "-X", "acks=1", "-X", "linger.ms=7", "--use"))
     ok(run(env, "profile", "create", "b", "-b", "b:2"))
 
     e = effective(env)
@@ -126,7 +139,7 @@ def test_broken_file_is_reported(env, tmp_path):
 
 
 def test_a_profile_reaches_the_broker(env, broker):
-    ok(run(env, "profile", "create", "here", "-b", broker.bootstrap))
+    ok(run(env, "profile", "create", "here", "-b", broker.bootstrap, "--use"))
     ok(run(env, "topic", "create", "viaprofile"))
     ok(run(env, "produce", "viaprofile", stdin="hello\n"))
     assert ok(run(env, "consume", "viaprofile", "-o", ":end")).stdout == "hello\n"

@@ -200,11 +200,12 @@ def test_ctrl_c_at_the_prompt_clears_the_line(start_shell):
 
 
 def test_use_profile(broker, shell_env, start_shell):
-    # Two profiles: "dead" (the first, so the current one) and "local", pointing at the broker.
+    # Two profiles: "dead" (created with --use, so the current one) and "local", pointing at
+    # the broker.
     env = dict(os.environ, **shell_env)
     env.pop("KFK_BROKERS")
-    for name, brokers in (("dead", "127.0.0.1:1"), ("local", broker.bootstrap)):
-        r = subprocess.run([KFK, "profile", "create", name, "-b", brokers], env=env,
+    for name, brokers, use in (("dead", "127.0.0.1:1", ["--use"]), ("local", broker.bootstrap, [])):
+        r = subprocess.run([KFK, "profile", "create", name, "-b", brokers, *use], env=env,
                            capture_output=True, text=True, timeout=30)
         assert r.returncode == 0, r.stderr
     create_topic(broker.bootstrap, "profile-topic")
