@@ -82,7 +82,7 @@ std::vector<client::TopicPartition> selected_partitions(GroupSession& s,
       throw CliError(ExitCode::usage, fmt::format("{}: invalid --topic '{}'", context, text),
                      "write TOPIC for every partition, or TOPIC:0,1,2 for some");
     }
-    const auto& topic = s.client.topic(selection->topic);
+    const auto& topic = existing_topic(s.client, selection->topic, context);
     if (selection->partitions.empty()) {
       for (const auto& p : topic.partitions) {
         out.insert(client::TopicPartition{topic.name, p.partition});

@@ -124,6 +124,7 @@ void run_alter_config(const GlobalOptions& g, const TopicOptions& o, const std::
   }
   with_client_errors(context, [&] {
     TopicSession s(g, cmd);
+    existing_topic(s.client, o.name, cmd);  // a mistyped name gets the close ones
     std::vector<client::ConfigChange> changes;
     Value set = Value::object();
     Value deleted = Value::array();
@@ -157,7 +158,7 @@ void run_add_partitions(const GlobalOptions& g, const TopicOptions& o, const std
   const std::string context = fmt::format("{} {}", cmd, o.name);
   with_client_errors(context, [&] {
     TopicSession s(g, cmd);
-    const int32_t previous = s.client.topic(o.name).partition_count();
+    const int32_t previous = existing_topic(s.client, o.name, cmd).partition_count();
     if (o.partitions <= previous) {
       throw CliError(ExitCode::usage,
                      fmt::format("{}: the topic already has {} partition(s); --partitions is the "

@@ -233,7 +233,7 @@ void run_trim(const GlobalOptions& g, const DeleteOptions& o, const std::string&
 
   with_client_errors(context, [&] {
     TopicSession s(g, cmd);
-    const auto& meta = s.client.topic(topic);
+    const auto& meta = existing_topic(s.client, topic, cmd);
     std::vector<client::TopicPartition> tps;
     std::set<int32_t> chosen(o.partitions.begin(), o.partitions.end());
     for (const auto& [p, offset] : offsets.by_partition) chosen.insert(p);
