@@ -345,6 +345,9 @@ void run_describe(const GlobalOptions& g, const DescribeOptions& o, const std::s
         throw kafka_error(protocol::to_int(ErrorCode::unknown_topic_or_partition),
                           cmd + " " + name);
       }
+      if (it->second.error == protocol::to_int(ErrorCode::unknown_topic_or_partition)) {
+        existing_topic(s.client, name, cmd + " " + name);  // throws, with the close names
+      }
       if (it->second.error != 0) throw kafka_error(it->second.error, cmd + " " + name);
       TopicView view;
       view.meta = &it->second;
@@ -392,7 +395,7 @@ void run_offsets(const GlobalOptions& g, const DescribeOptions& o, const std::st
     std::set<std::string> seen;
     for (const auto& name : o.names) {
       if (!seen.insert(name).second) continue;
-      const auto& topic = s.client.topic(name);
+      const auto& topic = existing_topic(s.client, name, cmd);
       if (o.partitions.empty()) {
         for (const auto& p : topic.partitions) tps.push_back({name, p.partition});
         continue;

@@ -43,7 +43,8 @@ def test_mistyped_topic_suggests_close_names(broker):
         assert r.returncode == EXIT_KAFKA, r.stderr
         assert r.stderr.count("UNKNOWN_TOPIC_OR_PARTITION") == 1, r.stderr
         assert "hint: did you mean 'orders'?" in r.stderr
-    for args in (["topic", "trim", "ordres", "--offset", "1", "--yes"],
+    for args in (["topic", "describe", "ordres"], ["topic", "offsets", "ordres"],
+                 ["topic", "trim", "ordres", "--offset", "1", "--yes"],
                  ["topic", "add-partitions", "ordres", "-p", "3"],
                  ["topic", "alter-config", "ordres", "--set", "retention.ms=1000"],
                  ["group", "reset-offsets", "g", "--topic", "ordres", "--to-earliest"]):
