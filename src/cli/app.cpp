@@ -192,6 +192,7 @@ std::string help_footer() {
       "\nEnvironment:\n"
       "  KFK_BROKERS  brokers to use when -b/--brokers is not given\n"
       "  KFK_PROFILE  connection profile to use when --profile is not given (see 'kfk profile')\n"
+      "  NO_COLOR     set to turn colors off (colors are only used on a terminal)\n"
       "\nGlobal options may also follow the command. Run 'kfk COMMAND --help' for a command's "
       "options.";
   return text;

@@ -66,7 +66,8 @@ def test_help_lists_every_command():
 def test_help_documents_exit_codes_and_environment():
     out = kfk("--help").stdout
     assert "Exit status:" in out
-    assert "KFK_BROKERS" in out
+    for name in ("KFK_BROKERS", "KFK_PROFILE", "NO_COLOR"):
+        assert name in out
     for code in ("0", "1", "2", "3", "4", "5"):
         assert any(line.split()[:1] == [code] for line in out.splitlines())
 
