@@ -4,6 +4,7 @@
 #include <zlib.h>
 
 #include "core/protocol/reader.h"
+#include "core/record/legacy_lz4.h"
 
 namespace kfk::record {
 
@@ -117,12 +118,17 @@ BatchError decode_legacy_records(const BatchView& entry, DecodedRecords& out,
     return error(BatchErrorKind::unsupported_codec, "attributes", -1,
                  fmt::format("codec id {}", codec));
   if (!outer.value) return error(BatchErrorKind::invalid_record, "value", -1, "null wrapper value");
-  if (codec == static_cast<int>(Compression::lz4) && outer.magic == kMagicV0)
-    return error(BatchErrorKind::unsupported_codec, "attributes", -1,
-                 "lz4 with message format v0 is not supported");
-
   auto codec_enum = static_cast<Compression>(codec);
-  CodecResult c = decompress(codec_enum, *outer.value, options.max_uncompressed_bytes);
+  std::span<const uint8_t> compressed = *outer.value;
+  Bytes fixed_frame;
+  if (codec_enum == Compression::lz4 && outer.magic == kMagicV0) {
+    // Kafka 0.8-0.9's frame header checksum (legacy_lz4.h): Kafka ignores it, so the
+    // standard one is put in its place.
+    fixed_frame.assign(compressed.begin(), compressed.end());
+    lz4_set_standard_header_checksum(fixed_frame);
+    compressed = fixed_frame;
+  }
+  CodecResult c = decompress(codec_enum, compressed, options.max_uncompressed_bytes);
   if (!c.ok())
     return error(c.error == CodecError::too_large ? BatchErrorKind::too_large
                                                   : BatchErrorKind::decompression_failed,

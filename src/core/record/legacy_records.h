@@ -1,5 +1,5 @@
 // Reading the legacy message formats v0 and v1 (magic 0 and 1), for old segments and old
-// clients. Nothing here writes them.
+// clients. legacy_conversion.h converts them to and from format v2.
 //
 // A log entry is offset int64, messageSize int32, then the message:
 //   crc uint32      CRC32 (IEEE, as zlib computes it) of magic to the end of the message
@@ -19,7 +19,8 @@ namespace kfk::record {
 
 // Decodes one legacy log entry, as BatchIterator returns it, into its records (one, or
 // the inner messages of a wrapper). Records have no headers; v0 records have no timestamp.
-// LZ4 wrappers of magic 0 used a non-standard frame checksum and are refused.
+// LZ4 wrappers of magic 0 may carry Kafka 0.8's frame header checksum (legacy_lz4.h),
+// which is not checked, as in Kafka.
 BatchError decode_legacy_records(const BatchView& entry, DecodedRecords& out,
                                  const DecodeOptions& options = {});
 
