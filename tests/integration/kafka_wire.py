@@ -134,13 +134,15 @@ class Wire:
         return r.i16(), r.i64(), r.i16()  # error, producer id, epoch
 
     def produce(self, topic, partition, batch, acks=-1, version=3):
-        body = string(None) + i16(acks) + i32(30000) + array(
+        body = string(None) if version >= 3 else b""
+        body += i16(acks) + i32(30000) + array(
             [topic], lambda t: string(t) + array([partition], lambda p: i32(p) + nbytes(batch)))
         r = self.call(0, version, body)
 
         def part(r):
-            out = {"partition": r.i32(), "error": r.i16(), "base_offset": r.i64(),
-                   "log_append_time": r.i64()}
+            out = {"partition": r.i32(), "error": r.i16(), "base_offset": r.i64()}
+            if version >= 2:
+                out["log_append_time"] = r.i64()
             if version >= 5:
                 out["log_start_offset"] = r.i64()
             return out
@@ -165,7 +167,11 @@ class Wire:
                 out += i64(-1)  # log start offset (followers)
             return out + i32(mb)
 
-        body = i32(-1) + i32(max_wait_ms) + i32(min_bytes) + i32(max_bytes) + i8(isolation)
+        body = i32(-1) + i32(max_wait_ms) + i32(min_bytes)
+        if version >= 3:
+            body += i32(max_bytes)
+        if version >= 4:
+            body += i8(isolation)
         if version >= 7:
             body += i32(session_id) + i32(session_epoch)
         body += array(list(by_topic.items()), lambda kv: string(kv[0]) + array(kv[1], enc_part))
@@ -177,17 +183,19 @@ class Wire:
         if version >= 11:
             body += string("")
         r = self.call(1, version, body)
-        resp = {"throttle": r.i32()}
+        resp = {"throttle": r.i32() if version >= 1 else 0}
         if version >= 7:
             resp["error"] = r.i16()
             resp["session_id"] = r.i32()
 
         def dec_part(r):
-            d = {"partition": r.i32(), "error": r.i16(), "high_watermark": r.i64(),
-                 "last_stable_offset": r.i64()}
+            d = {"partition": r.i32(), "error": r.i16(), "high_watermark": r.i64()}
+            if version >= 4:
+                d["last_stable_offset"] = r.i64()
             if version >= 5:
                 d["log_start_offset"] = r.i64()
-            d["aborted"] = r.array(lambda r: (r.i64(), r.i64()))
+            if version >= 4:
+                d["aborted"] = r.array(lambda r: (r.i64(), r.i64()))
             if version >= 11:
                 d["preferred_read_replica"] = r.i32()
             d["records"] = r.bytes()
@@ -248,6 +256,36 @@ def record_batch(values, producer_id=-1, producer_epoch=-1, base_sequence=-1, ti
     for i, (k, v) in enumerate(values):
         b.append(i, timestamp=ts, key=k, value=v, headers=[])
     return bytes(b.build())
+
+
+def legacy_message_set(messages, magic, compression=0):
+    """A message set of magic 0 or 1 from (key, value, timestamp) triples, built by
+    kafka-python's legacy builder (a compressed one is a single wrapper)."""
+    from kafka.record.legacy_records import LegacyRecordBatchBuilder
+    b = LegacyRecordBatchBuilder(magic=magic, compression_type=compression, batch_size=1 << 20)
+    for i, (k, v, ts) in enumerate(messages):
+        b.append(i, timestamp=ts, key=k, value=v)
+    return bytes(b.build())
+
+
+def decode_legacy(data):
+    """(offset, magic, timestamp, key, value) of every message of a legacy message set; a
+    partial message at the end is left out, as old clients do."""
+    from kafka.record.legacy_records import LegacyRecordBatch
+    out = []
+    data = bytes(data or b"")
+    pos = 0
+    while pos + 17 <= len(data):
+        size = struct.unpack_from(">i", data, pos + 8)[0]
+        if pos + 12 + size > len(data):
+            break
+        magic = data[pos + 16]
+        batch = LegacyRecordBatch(data[pos:pos + 12 + size], magic)
+        assert batch.validate_crc()
+        for rec in batch:
+            out.append((rec.offset, magic, rec.timestamp, rec.key, rec.value))
+        pos += 12 + size
+    return out
 
 
 def decode_records(data):

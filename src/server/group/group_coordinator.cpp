@@ -793,7 +793,7 @@ std::vector<ErrorCode> GroupCoordinator::commit_offsets(const CommitRequest& req
     c.offset = p.offset;
     c.leader_epoch = p.leader_epoch;
     c.metadata = p.metadata.value_or("");
-    c.commit_timestamp_ms = now;
+    c.commit_timestamp_ms = p.commit_timestamp_ms != -1 ? p.commit_timestamp_ms : now;
     if (req.retention_time_ms != -1)
       c.expire_timestamp_ms = req.retention_time_ms > INT64_MAX - now
                                   ? INT64_MAX

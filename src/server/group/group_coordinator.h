@@ -84,6 +84,8 @@ struct CommitRequest {
     int64_t offset = -1;
     int32_t leader_epoch = -1;
     std::optional<std::string> metadata;
+    // OffsetCommit v1's per-partition commit time; -1: the broker's clock, as in Kafka.
+    int64_t commit_timestamp_ms = -1;
   };
   std::vector<Partition> partitions;
 };

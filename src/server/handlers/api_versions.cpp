@@ -18,10 +18,6 @@ void fill_api_keys(protocol::ApiVersionsResponse& resp) {
     v.api_key = api.key;
     v.min_version = api.min_version;
     v.max_version = api.max_version;
-    // Produce is advertised from version 0, as Kafka 4.0 does, although versions 0-2 are
-    // refused: librdkafka 2.0-2.8 drops compression when it sees a minimum above 0.
-    // Clients pick the highest common version, so the refused ones are never used.
-    if (api.key == static_cast<int16_t>(protocol::ApiKey::produce)) v.min_version = 0;
   }
 }
 

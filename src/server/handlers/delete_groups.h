@@ -8,7 +8,7 @@ namespace kfk::server {
 struct DeleteGroupsHandler {
   using Request = protocol::DeleteGroupsRequest;
   using Response = protocol::DeleteGroupsResponse;
-  static constexpr int16_t min_version = 1;
+  static constexpr int16_t min_version = 0;
   static constexpr int16_t max_version = 2;
 
   static asio::awaitable<void> handle(RequestContext& ctx, const Request& req, Response& resp);

@@ -27,6 +27,7 @@ void add_entries(const std::vector<config::ConfigEntry>& entries,
     c.value = e.sensitive ? std::nullopt : e.value;
     c.read_only = e.read_only;
     c.config_source = static_cast<int8_t>(e.source);
+    c.is_default = e.source == config::ConfigSource::default_config;  // v0 has no source
     c.is_sensitive = e.sensitive;
     if (synonyms) {
       for (const auto& s : e.synonyms) {

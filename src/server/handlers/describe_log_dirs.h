@@ -9,7 +9,7 @@ namespace kfk::server {
 struct DescribeLogDirsHandler {
   using Request = protocol::DescribeLogDirsRequest;
   using Response = protocol::DescribeLogDirsResponse;
-  static constexpr int16_t min_version = 1;
+  static constexpr int16_t min_version = 0;
   static constexpr int16_t max_version = 4;
 
   static asio::awaitable<void> handle(RequestContext& ctx, const Request& req, Response& resp);

@@ -5,7 +5,9 @@
 #include <chrono>
 
 #include "core/protocol/errors.h"
+#include "core/record/record_batch.h"
 #include "server/broker.h"
+#include "server/fetch/down_conversion.h"
 #include "server/fetch/fetch_manager.h"
 #include "server/storage/partition_log.h"
 
@@ -238,13 +240,33 @@ asio::awaitable<void> FetchHandler::handle(RequestContext& ctx, const Request& r
   }
   resp.error_code = 0;
   const bool read_committed = req.isolation_level == 1;
+  // Fetch v0-3 get legacy message sets, converted in memory, within the same limits.
+  const bool down_convert = fetch_message_format(version) < record::kMagicV2;
+  uint64_t converted_room = static_cast<uint64_t>(std::max<int64_t>(max_bytes, 0));
+  bool any_converted = false;
   for (size_t i : selected) {
     const FetchPartitionState& p = fctx.partitions[i];
     PartitionRead& r = pass.partitions[i];
     auto& topic = topic_entry(resp, p.key, by_id, r.topic);
     auto& part = topic.partitions.emplace_back();
     fill_partition(part, p, r, read_committed);
-    if (r.error == ErrorCode::none && r.bytes > 0) {
+    if (r.error == ErrorCode::none && r.bytes > 0 && down_convert) {
+      const uint64_t limit = std::min<uint64_t>(
+          converted_room, static_cast<uint64_t>(std::max<int32_t>(p.max_bytes, 0)));
+      // v3 keeps Kafka's "at least one message" for the first partition with records; v0-2
+      // had a hard limit.
+      const bool oversized_first = version == 3 && !any_converted;
+      DownConvertedRecords converted = down_convert_for_fetch(
+          version, r.slices, p.fetch_offset, static_cast<size_t>(limit), oversized_first);
+      if (converted.error != ErrorCode::none) {
+        part.error_code = static_cast<int16_t>(converted.error);
+        part.high_watermark = -1;
+        part.log_start_offset = -1;
+      }
+      converted_room -= std::min<uint64_t>(converted_room, converted.records.size());
+      any_converted = any_converted || !converted.records.empty();
+      part.records = std::move(converted.records);
+    } else if (r.error == ErrorCode::none && r.bytes > 0) {
       out.files.push_back(PartitionFileRecords{resp.responses.size() - 1,
                                                topic.partitions.size() - 1, std::move(r.slices)});
     }

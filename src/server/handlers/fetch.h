@@ -11,7 +11,7 @@ namespace kfk::server {
 struct FetchHandler {
   using Request = protocol::FetchRequest;
   using Response = FetchResponseWithFiles;
-  static constexpr int16_t min_version = 4;
+  static constexpr int16_t min_version = 0;
   static constexpr int16_t max_version = 17;
 
   static asio::awaitable<void> handle(RequestContext& ctx, const Request& req, Response& resp);

@@ -28,7 +28,9 @@ asio::awaitable<void> JoinGroupHandler::handle(RequestContext& ctx, const Reques
   join.client_id = ctx.header.client_id.value_or("");
   join.client_host = client_host(ctx.connection.peer);
   join.session_timeout_ms = req.session_timeout_ms;
-  join.rebalance_timeout_ms = req.rebalance_timeout_ms;
+  // v0 has no rebalance timeout: Kafka waits for the members as long as their session lasts.
+  join.rebalance_timeout_ms =
+      ctx.version() == 0 ? req.session_timeout_ms : req.rebalance_timeout_ms;
   join.protocol_type = req.protocol_type;
   for (const auto& p : req.protocols) join.protocols.emplace_back(p.name, p.metadata);
   join.require_known_member_id = ctx.version() >= 4;

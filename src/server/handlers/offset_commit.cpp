@@ -40,7 +40,7 @@ asio::awaitable<void> OffsetCommitHandler::handle(RequestContext& ctx, const Req
         slot.committed = true;
         commit.partitions.push_back(group::CommitRequest::Partition{
             group::TopicPartitionKey{t.name, p.partition_index}, p.committed_offset,
-            p.committed_leader_epoch, p.committed_metadata});
+            p.committed_leader_epoch, p.committed_metadata, p.commit_timestamp});
       }
       slots.push_back(slot);
     }

@@ -8,7 +8,7 @@ namespace kfk::server {
 struct OffsetCommitHandler {
   using Request = protocol::OffsetCommitRequest;
   using Response = protocol::OffsetCommitResponse;
-  static constexpr int16_t min_version = 2;
+  static constexpr int16_t min_version = 0;
   static constexpr int16_t max_version = 9;
 
   static asio::awaitable<void> handle(RequestContext& ctx, const Request& req, Response& resp);

@@ -8,7 +8,7 @@ namespace kfk::server {
 struct OffsetFetchHandler {
   using Request = protocol::OffsetFetchRequest;
   using Response = protocol::OffsetFetchResponse;
-  static constexpr int16_t min_version = 1;
+  static constexpr int16_t min_version = 0;
   static constexpr int16_t max_version = 9;
 
   static asio::awaitable<void> handle(RequestContext& ctx, const Request& req, Response& resp);

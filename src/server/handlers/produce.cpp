@@ -13,6 +13,7 @@
 #include "server/broker.h"
 #include "server/cluster/controller.h"
 #include "server/fetch/fetch_manager.h"
+#include "server/handlers/produce_legacy.h"
 #include "server/log_rate_limit.h"
 #include "server/storage/file_io.h"
 #include "server/storage/partition_log.h"
@@ -315,6 +316,8 @@ asio::awaitable<void> ProduceHandler::handle(RequestContext& ctx, const Request&
       out.index = data.index;
       if (all_fail)
         fail(out, all_fail->first, all_fail->second);
+      else if (auto legacy = convert_legacy_records(ctx.version(), data))
+        fail(out, legacy->code, std::move(legacy->message));
       else {
         bool appended = false;
         produce_partition(ctx.broker, image, topic.name, data, req.acks, now, out, appended);

@@ -13,7 +13,7 @@ namespace kfk::server {
 struct ProduceHandler {
   using Request = protocol::ProduceRequest;
   using Response = protocol::ProduceResponse;
-  static constexpr int16_t min_version = 3;
+  static constexpr int16_t min_version = 0;
   static constexpr int16_t max_version = 11;
 
   static asio::awaitable<void> handle(RequestContext& ctx, const Request& req, Response& resp);
