@@ -147,9 +147,16 @@ TEST_CASE("client net: response headers by API version") {
 
 TEST_CASE("client net: negotiation picks the highest common version") {
   const std::vector<ApiVersionRange> broker = {{3, 0, 20}, {0, 0, 2}, {19, 2, 5}, {1, 13, 99}};
-  CHECK(negotiate_version(3, broker) == 12);   // our latest Metadata
-  CHECK(negotiate_version(19, broker) == 5);   // the broker's latest CreateTopics
-  CHECK(negotiate_version(0, broker) == -1);   // Produce 0-2: below our minimum of 3
+  CHECK(negotiate_version(3, broker) == 12);  // our latest Metadata
+  CHECK(negotiate_version(19, broker) == 5);  // the broker's latest CreateTopics
+  CHECK(negotiate_version(0, broker) == -1);  // Produce 0-2: below the client's minimum of 3
+  // The definitions reach down to version 0 for old clients of the broker; the client itself
+  // keeps Kafka 4.0's minimums.
+  const std::vector<ApiVersionRange> old_broker = {{1, 0, 3}, {11, 0, 1}, {9, 0, 1}, {8, 0, 2}};
+  CHECK(negotiate_version(1, old_broker) == -1);
+  CHECK(negotiate_version(11, old_broker) == -1);
+  CHECK(negotiate_version(9, old_broker) == 1);
+  CHECK(negotiate_version(8, old_broker) == 2);
   CHECK(negotiate_version(20, broker) == -1);  // not offered
   CHECK(negotiate_version(1, broker) >= 13);
   CHECK(negotiate_version(9999, broker) == -1);

@@ -39,13 +39,41 @@ std::optional<ResponseHeaderInfo> decode_response_header(std::span<const uint8_t
   return ResponseHeaderInfo{header.correlation_id, r.position()};
 }
 
+namespace {
+
+// The definitions go down to the versions the broker serves for old clients (Produce and
+// Fetch from 0, ...); this client is written for record batches v2 and the request shapes of
+// Kafka 4.0's minimums (KIP-896), so it never asks for less.
+int16_t client_min_version(const protocol::ApiInfo& api) {
+  switch (static_cast<protocol::ApiKey>(api.key)) {
+    case protocol::ApiKey::produce:
+      return 3;
+    case protocol::ApiKey::fetch:
+      return 4;
+    case protocol::ApiKey::join_group:
+    case protocol::ApiKey::offset_commit:
+    case protocol::ApiKey::create_topics:
+      return 2;
+    case protocol::ApiKey::offset_fetch:
+    case protocol::ApiKey::describe_configs:
+    case protocol::ApiKey::delete_topics:
+    case protocol::ApiKey::delete_groups:
+    case protocol::ApiKey::describe_log_dirs:
+      return 1;
+    default:
+      return api.min_version;
+  }
+}
+
+}  // namespace
+
 int16_t negotiate_version(int16_t api_key, std::span<const ApiVersionRange> broker) {
   const protocol::ApiInfo* ours = protocol::find_api(api_key);
   if (ours == nullptr) return -1;
   for (const auto& theirs : broker) {
     if (theirs.api_key != api_key) continue;
     const int16_t high = std::min(ours->latest_stable_version, theirs.max_version);
-    const int16_t low = std::max(ours->min_version, theirs.min_version);
+    const int16_t low = std::max(client_min_version(*ours), theirs.min_version);
     return high >= low ? high : int16_t{-1};
   }
   return -1;
