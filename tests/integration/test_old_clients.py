@@ -434,3 +434,44 @@ def test_raw_join_group_v0(make_broker):
         assert leader == member and [m[0] for m in members] == [member]
     finally:
         w.close()
+
+
+def test_raw_join_group_v0_rebalance_waits_for_the_session_timeout(make_broker):
+    """v0 has no rebalance timeout; Kafka waits for the known members as long as their
+    session timeout, so a member that rejoins in time stays in the group."""
+    broker = make_broker("--set", "group.initial.rebalance.delay.ms=0").start()
+    a, b = Wire(broker.bootstrap), Wire(broker.bootstrap)
+    try:
+        find_coordinator_v0(a, "jg0r")
+
+        def join_body(member):
+            return string("jg0r") + i32(10_000) + string(member) + string("consumer") + array(
+                [("range", b"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00")],
+                lambda p: string(p[0]) + nbytes(p[1]))
+
+        def join_response(r):
+            out = {"error": r.i16(), "generation": r.i32(), "protocol": r.string(),
+                   "leader": r.string(), "member": r.string()}
+            out["members"] = [m for m, _ in r.array(lambda r: (r.string(), r.bytes()))]
+            return out
+
+        first = join_response(a.call(11, 0, join_body("")))
+        assert first["error"] == 0 and first["generation"] == 1
+        pending_b = b.send(11, 0, join_body(""))
+
+        def rebalancing():  # b's join has started a rebalance (DescribeGroups v0)
+            r = a.call(15, 0, array(["jg0r"], string))
+            return r.array(lambda r: (r.i16(), r.string(), r.string()))[0][2] == \
+                "PreparingRebalance"
+
+        wait_for(rebalancing, what="b's join to start a rebalance")
+        again = join_response(a.call(11, 0, join_body(first["member"])))
+        joined_b = join_response(b.receive(pending_b))
+        assert again["error"] == 0 and joined_b["error"] == 0
+        assert again["generation"] == joined_b["generation"] == 2
+        assert again["member"] == first["member"]
+        assert sorted(again["members"] or joined_b["members"]) == sorted(
+            [first["member"], joined_b["member"]])
+    finally:
+        a.close()
+        b.close()
