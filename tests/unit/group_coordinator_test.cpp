@@ -424,6 +424,22 @@ TEST_CASE("group coordinator: offsets of an empty group expire after the retenti
   CHECK(c.group_count() == 0);
 }
 
+TEST_CASE("group coordinator: OffsetCommit v1's commit time counts for the retention") {
+  MemoryStore store;
+  auto config = test_config();
+  config.offsets_retention_ms = 1000;
+  GroupCoordinator c(config, store);
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  CommitRequest commit;
+  commit.group_id = "g";
+  commit.partitions = {{TopicPartitionKey{"t", 0}, 10, -1, std::nullopt, now - 5000}};
+  REQUIRE(c.commit_offsets(commit)[0] == ErrorCode::none);
+  c.expire_offsets(now);
+  CHECK(c.group_count() == 0);
+}
+
 TEST_CASE("group coordinator: a rebalance ends at its timeout without the missing members") {
   MemoryStore store;
   GroupCoordinator c(test_config(), store);
