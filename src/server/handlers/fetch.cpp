@@ -1,6 +1,7 @@
 #include "server/handlers/fetch.h"
 
 #include <algorithm>
+#include <array>
 #include <asio/this_coro.hpp>
 #include <chrono>
 
@@ -9,6 +10,7 @@
 #include "server/broker.h"
 #include "server/fetch/down_conversion.h"
 #include "server/fetch/fetch_manager.h"
+#include "server/storage/file_io.h"
 #include "server/storage/partition_log.h"
 
 namespace kfk::server {
@@ -115,6 +117,35 @@ ReadPass read_all(Broker& broker, const FetchContext& fctx, int64_t max_bytes) {
   return pass;
 }
 
+// Kafka refuses zstd batches to fetchers older than v10 (which predate KIP-110) rather than
+// send what they cannot decompress: the partition gets UNSUPPORTED_COMPRESSION_TYPE when its
+// data holds one. Only the batch headers are read.
+bool holds_zstd(const std::vector<storage::FileSlice>& slices) {
+  std::array<uint8_t, record::batch_pos::attributes + 2> head{};
+  for (const auto& slice : slices) {
+    uint64_t pos = slice.position;
+    const uint64_t end = slice.position + slice.length;
+    while (pos + head.size() <= end) {
+      if (!storage::pread_exact(slice.file->fd(), head, pos, slice.file->path()).ok()) break;
+      const record::BatchView batch(head);
+      if (batch.magic() == record::kMagicV2 && batch.compression() == record::Compression::zstd)
+        return true;
+      if (batch.batch_length() <= 0) break;
+      pos += record::kLogOverhead + static_cast<uint32_t>(batch.batch_length());
+    }
+  }
+  return false;
+}
+
+void refuse_zstd(ReadPass& pass) {
+  for (PartitionRead& r : pass.partitions) {
+    if (r.error != ErrorCode::none || r.bytes == 0 || !holds_zstd(r.slices)) continue;
+    pass.bytes -= r.bytes;
+    r = PartitionRead{ErrorCode::unsupported_compression_type, r.topic};
+    pass.any_error = true;
+  }
+}
+
 // Consecutive partitions of one topic share a topic entry, as Kafka writes them.
 protocol::FetchResponse::FetchableTopicResponse& topic_entry(protocol::FetchResponse& resp,
                                                              const FetchPartitionKey& key,
@@ -216,6 +247,8 @@ asio::awaitable<void> FetchHandler::handle(RequestContext& ctx, const Request& r
       co_await waiter->wait_until(deadline);
     }
   }
+
+  if (version < 10) refuse_zstd(pass);
 
   std::vector<FetchPartitionOutcome> outcomes(fctx.partitions.size());
   for (size_t i = 0; i < outcomes.size(); ++i) {

@@ -13,6 +13,7 @@
 #include "server/broker.h"
 #include "server/cluster/controller.h"
 #include "server/fetch/fetch_manager.h"
+#include "server/handlers/produce_batch.h"
 #include "server/handlers/produce_legacy.h"
 #include "server/log_rate_limit.h"
 #include "server/storage/file_io.h"
@@ -24,43 +25,6 @@ namespace {
 
 using protocol::ErrorCode;
 using PartitionResponse = protocol::ProduceResponse::PartitionProduceResponse;
-
-// The topic settings the produce path applies itself (the log applies the others).
-struct ProduceSettings {
-  std::optional<record::Compression> compression;  // nullopt: keep the producer's codec
-  int compression_level = record::kDefaultCompressionLevel;
-  bool create_time = true;
-  int64_t timestamp_before_max_ms = INT64_MAX;
-  int64_t timestamp_after_max_ms = 3'600'000;
-  int32_t min_insync_replicas = 1;
-  bool compacted = false;  // cleanup.policy contains compact: every record needs a key
-};
-
-ProduceSettings settings_from(const config::TopicConfig& c) {
-  ProduceSettings s;
-  s.compression = c.compression;
-  if (c.compression) {
-    switch (*c.compression) {
-      case record::Compression::gzip:
-        s.compression_level = c.compression_gzip_level;
-        break;
-      case record::Compression::lz4:
-        s.compression_level = c.compression_lz4_level;
-        break;
-      case record::Compression::zstd:
-        s.compression_level = c.compression_zstd_level;
-        break;
-      default:
-        break;
-    }
-  }
-  s.create_time = c.message_timestamp_type == config::TimestampType::create_time;
-  s.timestamp_before_max_ms = c.message_timestamp_before_max_ms;
-  s.timestamp_after_max_ms = c.message_timestamp_after_max_ms;
-  s.min_insync_replicas = c.min_insync_replicas;
-  s.compacted = c.cleanup_compact;
-  return s;
-}
 
 // Resolving a topic's settings parses its overrides and the broker layers: done once per
 // topic and metadata image on each reactor thread, not once per request.
@@ -80,7 +44,7 @@ const ProduceSettings& settings_for(Broker& broker,
   if (it != cache.topics.end()) return it->second;
   auto resolved =
       config::resolve_topic_config(broker.controller().broker_layers(*image), topic.configs);
-  ProduceSettings s = resolved ? settings_from(resolved.value()) : ProduceSettings{};
+  ProduceSettings s = resolved ? produce_settings_from(resolved.value()) : ProduceSettings{};
   return cache.topics.emplace(topic.name, s).first->second;
 }
 
@@ -113,121 +77,10 @@ bool has_transactional_batch(const protocol::ProduceRequest& req) {
   return false;
 }
 
-// The records of one batch, decoded at most once for all the checks that need them (the
-// timestamp and key checks and recompression).
-class BatchRecords {
- public:
-  explicit BatchRecords(const record::BatchView& batch) : batch_(batch) {}
-  // nullptr (and `out` failed) when the batch does not decode.
-  const record::DecodedRecords* get(PartitionResponse& out) {
-    if (!decoded_) {
-      decoded_.emplace();
-      error_ = record::decode_records(batch_, *decoded_);
-    }
-    if (error_.ok()) return &*decoded_;
-    fail(out, error_.kafka_error_code(), error_.message());
-    return nullptr;
-  }
-  const record::BatchView& batch() const { return batch_; }
-
- private:
-  const record::BatchView& batch_;
-  std::optional<record::DecodedRecords> decoded_;
-  record::BatchError error_;
-};
-
-// message.timestamp.before.max.ms / after.max.ms for CreateTime topics, as Kafka checks each
-// record. The header's maxTimestamp decides the common case (only `after` is bounded)
-// without decoding; records are decoded only when `before` is bounded or a record is out of
-// range, to name it.
-bool check_timestamps(BatchRecords& batch_records, const ProduceSettings& s, int64_t now,
-                      PartitionResponse& out) {
-  const record::BatchView& batch = batch_records.batch();
-  const bool before_bounded = s.timestamp_before_max_ms != INT64_MAX;
-  const auto too_new = [&](int64_t ts) {
-    return ts != record::kNoTimestamp && ts > now && ts - now > s.timestamp_after_max_ms;
-  };
-  const auto too_old = [&](int64_t ts) {
-    return ts != record::kNoTimestamp && before_bounded && ts < now &&
-           now - ts > s.timestamp_before_max_ms;
-  };
-  if (!before_bounded && !too_new(batch.max_timestamp())) return true;
-  const record::DecodedRecords* decoded = batch_records.get(out);
-  if (decoded == nullptr) return false;
-  const auto& records = *decoded;
-  std::vector<protocol::ProduceResponse::BatchIndexAndErrorMessage> errors;
-  for (size_t i = 0; i < records.records.size(); ++i) {
-    const int64_t ts = records.records[i].timestamp;
-    if (!too_new(ts) && !too_old(ts)) continue;
-    auto& e = errors.emplace_back();
-    e.batch_index = static_cast<int32_t>(i);
-    const int64_t low = before_bounded ? now - s.timestamp_before_max_ms : INT64_MIN;
-    e.batch_index_error_message = fmt::format(
-        "Timestamp {} of message with offset {} is out of range. The timestamp should be within "
-        "[{}, {}]",
-        ts, records.records[i].offset, low, now + s.timestamp_after_max_ms);
-  }
-  if (errors.empty()) return true;
-  fail(out, ErrorCode::invalid_timestamp,
-       "One or more records have been rejected due to invalid timestamp");
-  out.record_errors = std::move(errors);
-  return false;
-}
-
-// A compacted topic keeps the latest record per key, so a record without a key is refused,
-// naming each one, as Kafka does.
-bool check_keys(BatchRecords& batch_records, const std::string& topic, int32_t partition,
-                PartitionResponse& out) {
-  if (batch_records.batch().is_control()) return true;
-  const record::DecodedRecords* decoded = batch_records.get(out);
-  if (decoded == nullptr) return false;
-  const auto& records = *decoded;
-  std::vector<protocol::ProduceResponse::BatchIndexAndErrorMessage> errors;
-  for (size_t i = 0; i < records.records.size(); ++i) {
-    if (records.records[i].key) continue;
-    auto& e = errors.emplace_back();
-    e.batch_index = static_cast<int32_t>(i);
-    e.batch_index_error_message =
-        fmt::format("Compacted topic cannot accept message without key in topic partition {}-{}.",
-                    topic, partition);
-  }
-  if (errors.empty()) return true;
-  fail(out, ErrorCode::invalid_record, "One or more records have been rejected");
-  out.record_errors = std::move(errors);
-  return false;
-}
-
-// Rebuilds the batch with the topic's codec, keeping the producer id, epoch and sequence,
-// the transactional flag, and each record's offset delta, timestamp, key, value and headers.
-std::optional<protocol::Bytes> recompress(BatchRecords& batch_records, const ProduceSettings& s,
-                                          PartitionResponse& out) {
-  const record::BatchView& batch = batch_records.batch();
-  const record::DecodedRecords* decoded = batch_records.get(out);
-  if (decoded == nullptr) return std::nullopt;
-  const auto& records = *decoded;
-  record::BatchOptions options;
-  options.base_offset = batch.base_offset();
-  options.compression = *s.compression;
-  options.compression_level = s.compression_level;
-  options.timestamp_type = batch.timestamp_type();
-  options.producer_id = batch.producer_id();
-  options.producer_epoch = batch.producer_epoch();
-  options.base_sequence = batch.base_sequence();
-  options.transactional = batch.is_transactional();
-  record::BatchBuilder builder(options);
-  for (const auto& r : records.records) {
-    if (!builder.append_with_offset(r.offset, r.timestamp, r.key, r.value, r.headers)) {
-      fail(out, ErrorCode::invalid_record, "a record could not be recompressed");
-      return std::nullopt;
-    }
-  }
-  return builder.build();
-}
-
 void produce_partition(Broker& broker, const std::shared_ptr<const MetadataImage>& image,
                        const std::string& topic_name,
-                       const protocol::ProduceRequest::PartitionProduceData& data, int16_t acks,
-                       int64_t now, PartitionResponse& out, bool& appended) {
+                       const protocol::ProduceRequest::PartitionProduceData& data, int16_t version,
+                       int16_t acks, int64_t now, PartitionResponse& out, bool& appended) {
   out.index = data.index;
   const TopicState* topic = image->find_topic(topic_name);
   const PartitionState* part = topic != nullptr ? topic->find_partition(data.index) : nullptr;
@@ -254,21 +107,20 @@ void produce_partition(Broker& broker, const std::shared_ptr<const MetadataImage
     auto& records = const_cast<protocol::Bytes&>(*data.records);
     bytes = std::span(records);
   }
-  protocol::Bytes rebuilt;
-  if (auto batch = single_batch(bytes)) {
-    BatchRecords batch_records(*batch);
-    if (settings.create_time && !check_timestamps(batch_records, settings, now, out)) return;
-    if (settings.compacted && !check_keys(batch_records, topic_name, data.index, out)) return;
-    if (settings.compression && *settings.compression != batch->compression()) {
-      auto again = recompress(batch_records, settings, out);
-      if (!again) return;
-      rebuilt = std::move(*again);
-      bytes = std::span(rebuilt);
-    }
-  }
   storage::AppendOptions options;
   options.leader_epoch = part->leader_epoch;
   options.now_ms = now;
+  CheckedBatch checked;
+  if (single_batch(bytes)) {
+    checked = check_produce_batch(bytes, version, settings, topic_name, data.index, now);
+    if (checked.rejection) {
+      fail(out, checked.rejection->error, std::move(checked.rejection->message));
+      out.record_errors = std::move(checked.rejection->record_errors);
+      return;
+    }
+    if (checked.rebuilt) bytes = std::span(*checked.rebuilt);
+    options.records_validated = checked.validated;
+  }
   storage::AppendResult r = log->append(bytes, options);
   if (!r.ok()) return fail(out, r.error, r.error_message);
   if (r.flush_needed) {
@@ -320,7 +172,8 @@ asio::awaitable<void> ProduceHandler::handle(RequestContext& ctx, const Request&
         fail(out, legacy->code, std::move(legacy->message));
       else {
         bool appended = false;
-        produce_partition(ctx.broker, image, topic.name, data, req.acks, now, out, appended);
+        produce_partition(ctx.broker, image, topic.name, data, ctx.version(), req.acks, now, out,
+                          appended);
         if (appended) appended_to.emplace_back(&topic.name, data.index);
       }
       any_error = any_error || out.error_code != 0;

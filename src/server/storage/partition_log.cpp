@@ -70,6 +70,7 @@ AppendResult PartitionLog::append(std::span<uint8_t> batches, const AppendOption
   std::vector<record::BatchView> views;
   record::ValidateOptions validate;
   validate.client_rules = origin == AppendOrigin::client;
+  validate.verify_crc = !options.records_validated;
   record::BatchIterator it(batches);
   const int64_t max_message_bytes = max_message_bytes_.load(std::memory_order_relaxed);
   const int64_t segment_bytes = segment_bytes_.load(std::memory_order_relaxed);

@@ -61,6 +61,9 @@ struct AppendOptions {
   AppendOrigin origin = AppendOrigin::client;
   int32_t leader_epoch = record::kNoPartitionLeaderEpoch;  // written into each batch
   int64_t now_ms = -1;  // -1: the system clock (LogAppendTime, segment.ms)
+  // The caller has already checked the CRC and every record of the batches (the Produce
+  // handler does, in its one pass over the records): the CRC is not computed again.
+  bool records_validated = false;
 };
 
 struct AppendResult {
