@@ -22,6 +22,8 @@
 #                          measured): the throughput and latency runs only
 #   KFK_BENCH_BROKER_SET   extra broker settings for the throughput and latency runs, e.g.
 #                          "num.reactor.threads=1" (space-separated key=value)
+#   KFK_BENCH_PRODUCE_ONLY=1  only the 1 KiB produce runs (uncompressed and lz4): prints their
+#                          figures and leaves the doc alone (for comparing two builds)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -33,6 +35,7 @@ LATENCY_SECONDS=${KFK_BENCH_LATENCY_SECONDS:-30}
 RECOVERY_GB=${KFK_BENCH_RECOVERY_GB:-10}
 DOC=${KFK_BENCH_DOC:-docs/benchmarks.md}
 SKIP_SLOW=${KFK_BENCH_SKIP_SLOW:-0}
+PRODUCE_ONLY=${KFK_BENCH_PRODUCE_ONLY:-0}
 BROKER_SET=()
 for kv in ${KFK_BENCH_BROKER_SET:-}; do BROKER_SET+=(--set "$kv"); done
 # librdkafka's own defaults for what the tool tunes (the consumer's fetch sizes and queue,
@@ -150,6 +153,7 @@ DISK_MODEL=$(lsblk -ndo MODEL "$DEV" 2>/dev/null | head -1 | sed 's/ *$//' || tr
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 log "machine: $CORES cores ($CPU_MODEL), $RAM, kernel $KERNEL, $DEV ($FSTYPE), load $LOAD_BEFORE"
 
+if [[ $PRODUCE_ONLY != 1 ]]; then
 log "ceilings: loopback TCP and sequential disk write"
 "$TOOL" tcp-ceiling --bytes 8000000000 >"$WORK/tcp.json"
 TCP_MBS=$(jget "$WORK/tcp.json" mb_per_s)
@@ -162,6 +166,7 @@ dd_mbs() {  # dd_mbs [conv=...]: 4 GiB of zeros into the scratch disk, in MB/s
 DISK_SYNC_MBS=$(dd_mbs conv=fdatasync)
 DISK_CACHE_MBS=$(dd_mbs)
 log "loopback ${TCP_MBS} MB/s, disk (fdatasync) ${DISK_SYNC_MBS} MB/s, page cache ${DISK_CACHE_MBS} MB/s"
+fi
 
 # ---- throughput, latency, idle memory -------------------------------------------------------
 
@@ -173,7 +178,7 @@ idle_cpu0=$(cpu_ticks "$BROKER_PID")
 sleep 5
 IDLE_CPU_PCT=$(calc %.1f "($(cpu_ticks "$BROKER_PID") - $idle_cpu0) / $HZ / 5 * 100")
 
-for topic in bench1k bench100 latency; do
+for topic in bench1k bench1klz4 bench100 latency; do
   "$TOOL" create-topic --brokers "$BROKER" --topic "$topic" --partitions $PARTITIONS >/dev/null
 done
 
@@ -184,6 +189,22 @@ P1K_MBS=$(jget "$WORK/produce1k.json" mb_per_s)
 P1K_RPS=$(jget "$WORK/produce1k.json" records_per_s)
 P1K_CPU=$(calc %.2f "$CPU_S / ($(jget "$WORK/produce1k.json" bytes) / 1e9)")
 P1K_CLIENT=$CLIENT_CPU_S
+
+# The same records compressed by the client with lz4 (random bytes barely shrink, so the
+# broker decompresses about as many bytes as it receives to check every record).
+bench produce1klz4 produce --topic bench1klz4 --records "$big_records" --size 1024 --acks 1 \
+  --partitions $PARTITIONS --compression lz4
+P1KZ_MBS=$(jget "$WORK/produce1klz4.json" mb_per_s)
+P1KZ_RPS=$(jget "$WORK/produce1klz4.json" records_per_s)
+P1KZ_CPU=$(calc %.2f "$CPU_S / ($(jget "$WORK/produce1klz4.json" bytes) / 1e9)")
+P1KZ_CLIENT=$CLIENT_CPU_S
+if [[ $PRODUCE_ONLY == 1 ]]; then
+  stop_broker
+  printf 'produce 1 KiB, acks=1, %s GiB: none %s MB/s (%s s/GB broker CPU, client %s s); lz4 %s MB/s (%s s/GB, client %s s); load %s -> %s\n' \
+    "$PRODUCE_GB" "$P1K_MBS" "$P1K_CPU" "$P1K_CLIENT" "$P1KZ_MBS" "$P1KZ_CPU" "$P1KZ_CLIENT" \
+    "$LOAD_BEFORE" "$(cut -d' ' -f1-3 /proc/loadavg)"
+  exit 0
+fi
 
 bench produce100 produce --topic bench100 --records "$SMALL_RECORDS" --size 100 --acks 1 \
   --partitions $PARTITIONS
@@ -348,6 +369,7 @@ page cache is what a produce writes into).
 | scenario | measured | target | | ceiling / context | broker CPU | client CPU |
 |---|---|---|---|---|---|---|
 | produce 1 KiB records, acks=1 (${PRODUCE_GB} GiB) | **${P1K_MBS} MB/s** ($(fmt_int "$P1K_RPS") records/s) | >= 300 MB/s | $(verdict "$P1K_MBS" ">=" 300) | loopback ${TCP_MBS} MB/s, page cache ${DISK_CACHE_MBS} MB/s, disk ${DISK_SYNC_MBS} MB/s | ${P1K_CPU} s/GB | ${P1K_CLIENT} s |
+| the same compressed with lz4 by the client (${PRODUCE_GB} GiB of random values) | **${P1KZ_MBS} MB/s** ($(fmt_int "$P1KZ_RPS") records/s) | >= 500 MB/s | $(verdict "$P1KZ_MBS" ">=" 500) | every record decompressed and checked by the broker | ${P1KZ_CPU} s/GB | ${P1KZ_CLIENT} s |
 | produce 100-byte records, acks=1 ($(fmt_int "$SMALL_RECORDS")) | **$(fmt_int "$P100_RPS") records/s** (${P100_MBS} MB/s) | >= 1,000,000 records/s | $(verdict "$P100_RPS" ">=" 1000000) | loopback ${TCP_MBS} MB/s | ${P100_CPU} s/GB | ${P100_CLIENT} s |
 | consume 1 KiB records from the page cache ($(fmt_int "$C1K_RECORDS") records; fetch.message.max.bytes=128 KiB, queued.min.messages=1,000,000, queued.max.messages.kbytes=1 GiB) | **${C1K_MBS} MB/s** | >= 1,000 MB/s | $(verdict "$C1K_MBS" ">=" 1000) | loopback ${TCP_MBS} MB/s | ${C1K_CPU} s/GB | ${C1K_CLIENT} s |
 | the same with librdkafka's defaults (fetch.message.max.bytes=1 MiB, queued.min.messages=100,000, queued.max.messages.kbytes=64 MiB) | **${C1KD_MBS} MB/s** | >= 1,000 MB/s | $(verdict "$C1KD_MBS" ">=" 1000) | loopback ${TCP_MBS} MB/s | ${C1KD_CPU} s/GB | ${C1KD_CLIENT} s |
