@@ -153,6 +153,7 @@ class RecordScanner::Source {
     const size_t have = available();
     if (have > 0 && data_ != w.data()) std::memmove(w.data(), data_, have);
     if (w.size() < n) {
+      w.reserve(n);  // exactly one record's room, not the vector's doubling
       w.resize(n);
       *peak_ = std::max(*peak_, w.capacity());
     }
