@@ -127,6 +127,9 @@ TOPIC_DESCRIBE = [{
                                          "last_cleaning": Nullable({
                                              "time_ms": int, "bytes_read": int,
                                              "bytes_written": int, "duration_ms": int})}),
+                    "damaged": [{"broker": int, "first_offset": Nullable(int),
+                                 "next_offset": Nullable(int), "segment_base_offset": int,
+                                 "start_position": int, "end_position": int, "reason": str}],
                     "error": Nullable(str)}],
     "configs": Nullable([{"name": str, "value": Nullable(str), "source": str, "read_only": bool,
                           "sensitive": bool}]),

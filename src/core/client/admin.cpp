@@ -226,6 +226,24 @@ std::vector<ConfigEntry> Admin::describe_broker_configs(int32_t broker_id) {
                           fmt::format("broker {}", broker_id));
 }
 
+namespace {
+
+// The changes of one IncrementalAlterConfigs resource (a deletion carries no value).
+template <class Resource>
+void add_config_changes(Resource& resource, const std::vector<ConfigChange>& changes) {
+  for (const auto& change : changes) {
+    auto& c = resource.configs.emplace_back();
+    c.name = change.name;
+    c.config_operation = static_cast<int8_t>(change.op);
+    if (change.op == ConfigChange::Op::set)
+      c.value = change.value;
+    else
+      c.value.reset();
+  }
+}
+
+}  // namespace
+
 void Admin::alter_broker_configs(int32_t broker_id, const std::vector<ConfigChange>& changes,
                                  bool validate_only) {
   net::Connection& conn = broker_id < 0 ? client_.any_broker() : client_.broker(broker_id);
@@ -235,16 +253,7 @@ void Admin::alter_broker_configs(int32_t broker_id, const std::vector<ConfigChan
   auto& resource = request.resources.emplace_back();
   resource.resource_type = kBrokerResource;
   resource.resource_name = broker_id < 0 ? std::string() : std::to_string(broker_id);
-  for (const auto& change : changes) {
-    auto& c = resource.configs.emplace_back();
-    c.name = change.name;
-    c.config_operation = static_cast<int8_t>(change.op);
-    if (change.op == ConfigChange::Op::set) {
-      c.value = change.value;
-    } else {
-      c.value.reset();
-    }
-  }
+  add_config_changes(resource, changes);
   const auto response =
       net::call<protocol::IncrementalAlterConfigsResponse>(conn, request, version);
   const std::string what = broker_id < 0 ? std::string("the cluster-wide broker defaults")
@@ -291,16 +300,7 @@ void Admin::alter_topic_configs(const std::string& topic, const std::vector<Conf
     auto& resource = request.resources.emplace_back();
     resource.resource_type = kTopicResource;
     resource.resource_name = topic;
-    for (const auto& change : changes) {
-      auto& c = resource.configs.emplace_back();
-      c.name = change.name;
-      c.config_operation = static_cast<int8_t>(change.op);
-      if (change.op == ConfigChange::Op::set) {
-        c.value = change.value;
-      } else {
-        c.value.reset();
-      }
-    }
+    add_config_changes(resource, changes);
     check_alter_response(
         net::call<protocol::IncrementalAlterConfigsResponse>(conn, request, incremental), topic);
     return;

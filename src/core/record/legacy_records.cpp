@@ -25,15 +25,6 @@ struct Message {
   NullableBytes value;
 };
 
-BatchError error(BatchErrorKind kind, const char* field, int32_t index, std::string detail) {
-  BatchError e;
-  e.kind = kind;
-  e.field = field;
-  e.record_index = index;
-  e.detail = std::move(detail);
-  return e;
-}
-
 NullableBytes read_bytes32(Reader& r, const char* field) {
   int32_t n = r.read_int32(field);
   if (!r.ok() || n == -1) return std::nullopt;
@@ -48,20 +39,20 @@ NullableBytes read_bytes32(Reader& r, const char* field) {
 BatchError read_entry(Reader& r, bool verify_crc, int32_t index, Message& m) {
   m.offset = r.read_int64("offset");
   int32_t size = r.read_int32("messageSize");
-  if (!r.ok()) return error(BatchErrorKind::truncated, r.error().field, index, "");
+  if (!r.ok()) return BatchError::at(BatchErrorKind::truncated, r.error().field, index, "");
   if (size < kMinMessageSize)
-    return error(BatchErrorKind::invalid_length, "messageSize", index,
-                 fmt::format("size {}", size));
+    return BatchError::at(BatchErrorKind::invalid_length, "messageSize", index,
+                          fmt::format("size {}", size));
   std::span<const uint8_t> body = r.read_raw(static_cast<size_t>(size), "message");
   if (!r.ok())
-    return error(BatchErrorKind::truncated, "messageSize", index,
-                 fmt::format("message of {} bytes, {} present", size, r.remaining()));
+    return BatchError::at(BatchErrorKind::truncated, "messageSize", index,
+                          fmt::format("message of {} bytes, {} present", size, r.remaining()));
   Reader b(body);
   uint32_t crc = b.read_uint32("crc");
   m.magic = b.read_int8("magic");
   if (m.magic != kMagicV0 && m.magic != kMagicV1)
-    return error(BatchErrorKind::unsupported_magic, "magic", index,
-                 fmt::format("magic {}", m.magic));
+    return BatchError::at(BatchErrorKind::unsupported_magic, "magic", index,
+                          fmt::format("magic {}", m.magic));
   m.attributes = static_cast<uint8_t>(b.read_int8("attributes"));
   m.timestamp = m.magic == kMagicV1 ? b.read_int64("timestamp") : kNoTimestamp;
   m.key = read_bytes32(b, "key");
@@ -69,7 +60,7 @@ BatchError read_entry(Reader& r, bool verify_crc, int32_t index, Message& m) {
   b.expect_end("messageSize");
   if (!b.ok()) {
     const auto& d = b.error();
-    return error(
+    return BatchError::at(
         BatchErrorKind::invalid_record, d.field, index,
         fmt::format("{} at byte {} of the message", protocol::to_string(d.kind), d.offset));
   }
@@ -78,8 +69,8 @@ BatchError read_entry(Reader& r, bool verify_crc, int32_t index, Message& m) {
     auto computed = static_cast<uint32_t>(
         ::crc32(::crc32(0L, nullptr, 0), covered.data(), static_cast<uInt>(covered.size())));
     if (computed != crc)
-      return error(BatchErrorKind::crc_mismatch, "crc", index,
-                   fmt::format("stored {:#010x}, computed {:#010x}", crc, computed));
+      return BatchError::at(BatchErrorKind::crc_mismatch, "crc", index,
+                            fmt::format("stored {:#010x}, computed {:#010x}", crc, computed));
   }
   return {};
 }
@@ -105,8 +96,8 @@ BatchError decode_legacy_records(const BatchView& entry, DecodedRecords& out,
   BatchError e = read_entry(r, options.verify_crc, -1, outer);
   if (!e.ok()) return e;
   if (r.remaining() != 0)
-    return error(BatchErrorKind::invalid_length, "messageSize", -1,
-                 fmt::format("{} bytes after the message", r.remaining()));
+    return BatchError::at(BatchErrorKind::invalid_length, "messageSize", -1,
+                          fmt::format("{} bytes after the message", r.remaining()));
 
   int codec = outer.attributes & batch_attr::codec_mask;
   if (codec == 0) {
@@ -115,9 +106,10 @@ BatchError decode_legacy_records(const BatchView& entry, DecodedRecords& out,
   }
   // zstd came with format v2; 5-7 were never assigned.
   if (codec > static_cast<int>(Compression::lz4))
-    return error(BatchErrorKind::unsupported_codec, "attributes", -1,
-                 fmt::format("codec id {}", codec));
-  if (!outer.value) return error(BatchErrorKind::invalid_record, "value", -1, "null wrapper value");
+    return BatchError::at(BatchErrorKind::unsupported_codec, "attributes", -1,
+                          fmt::format("codec id {}", codec));
+  if (!outer.value)
+    return BatchError::at(BatchErrorKind::invalid_record, "value", -1, "null wrapper value");
   auto codec_enum = static_cast<Compression>(codec);
   std::span<const uint8_t> compressed = *outer.value;
   Bytes fixed_frame;
@@ -130,9 +122,9 @@ BatchError decode_legacy_records(const BatchView& entry, DecodedRecords& out,
   }
   CodecResult c = decompress(codec_enum, compressed, options.max_uncompressed_bytes);
   if (!c.ok())
-    return error(c.error == CodecError::too_large ? BatchErrorKind::too_large
-                                                  : BatchErrorKind::decompression_failed,
-                 "value", -1, fmt::format("{}: {}", to_string(codec_enum), c.message));
+    return BatchError::at(c.error == CodecError::too_large ? BatchErrorKind::too_large
+                                                           : BatchErrorKind::decompression_failed,
+                          "value", -1, fmt::format("{}: {}", to_string(codec_enum), c.message));
   out.storage = std::move(c.data);
 
   std::vector<Message> inner;
@@ -144,13 +136,16 @@ BatchError decode_legacy_records(const BatchView& entry, DecodedRecords& out,
     e = read_entry(ir, options.verify_crc, index, m);
     if (!e.ok()) return e;
     if (m.magic != outer.magic)
-      return error(BatchErrorKind::invalid_record, "magic", index,
-                   fmt::format("inner magic {} in a wrapper of magic {}", m.magic, outer.magic));
+      return BatchError::at(
+          BatchErrorKind::invalid_record, "magic", index,
+          fmt::format("inner magic {} in a wrapper of magic {}", m.magic, outer.magic));
     if ((m.attributes & batch_attr::codec_mask) != 0)
-      return error(BatchErrorKind::invalid_record, "attributes", index, "nested compression");
+      return BatchError::at(BatchErrorKind::invalid_record, "attributes", index,
+                            "nested compression");
     inner.push_back(m);
   }
-  if (inner.empty()) return error(BatchErrorKind::invalid_record, "value", -1, "empty wrapper");
+  if (inner.empty())
+    return BatchError::at(BatchErrorKind::invalid_record, "value", -1, "empty wrapper");
 
   // v1 inner offsets count from the wrapper's base, which sits before its last offset.
   int64_t base = 0;

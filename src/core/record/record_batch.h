@@ -109,6 +109,11 @@ struct BatchError {
   std::string detail;         // specifics for logs
   int32_t record_index = -1;  // the record at fault, for record-level errors
 
+  // An error of `kind` at `field` of record `index` (-1: the batch as a whole).
+  static BatchError at(BatchErrorKind kind, const char* field, int32_t index, std::string detail) {
+    return BatchError{kind, field, std::move(detail), index};
+  }
+
   bool ok() const { return kind == BatchErrorKind::none; }
   std::string message() const;
   // The error a broker answers with: CORRUPT_MESSAGE for damaged bytes, INVALID_RECORD for

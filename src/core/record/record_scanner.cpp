@@ -110,15 +110,6 @@ bool parse_body(Cursor& c, RecordView& rec, RecordFields& f, bool collect_header
   return true;
 }
 
-BatchError error_at(BatchErrorKind kind, const char* field, int32_t index, std::string detail) {
-  BatchError e;
-  e.kind = kind;
-  e.field = field;
-  e.record_index = index;
-  e.detail = std::move(detail);
-  return e;
-}
-
 int64_t wrapping_add(int64_t a, int64_t b) {
   return static_cast<int64_t>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
 }
@@ -204,10 +195,10 @@ BatchError RecordScanner::walk(const BatchView& batch, Source& source, const Sca
   const bool streaming = batch.compression() != Compression::none;
   const auto codec_error = [&](int32_t index) {
     const CodecError e = decompressor_.error();
-    return error_at(e == CodecError::too_large ? K::too_large : K::decompression_failed, "records",
-                    index,
-                    fmt::format("{} records do not decompress: {}", to_string(batch.compression()),
-                                decompressor_.message()));
+    return BatchError::at(e == CodecError::too_large ? K::too_large : K::decompression_failed,
+                          "records", index,
+                          fmt::format("{} records do not decompress: {}",
+                                      to_string(batch.compression()), decompressor_.message()));
   };
   const int32_t count = batch.records_count();
   const int32_t last_delta = batch.last_offset_delta();
@@ -225,40 +216,43 @@ BatchError RecordScanner::walk(const BatchView& batch, Source& source, const Sca
     source.ensure(kMaxVarintBytes);
     if (source.failed()) return codec_error(i);
     if (source.available() == 0)
-      return error_at(K::invalid_record, "recordsCount", i,
-                      fmt::format("the header counts {} records but the records section ends "
-                                  "after {}",
-                                  count, i));
+      return BatchError::at(K::invalid_record, "recordsCount", i,
+                            fmt::format("the header counts {} records but the records section ends "
+                                        "after {}",
+                                        count, i));
     Cursor head{source.data(), source.data() + std::min(source.available(), kMaxVarintBytes)};
     int32_t length = 0;
     if (!read_varint(head, length, "record length"))
-      return error_at(K::invalid_record, "record length", i,
-                      fmt::format("{} at byte {} of the records", head.why, at));
+      return BatchError::at(K::invalid_record, "record length", i,
+                            fmt::format("{} at byte {} of the records", head.why, at));
     if (length < 0)
-      return error_at(K::invalid_record, "record length", i,
-                      fmt::format("negative length {} at byte {} of the records", length, at));
+      return BatchError::at(
+          K::invalid_record, "record length", i,
+          fmt::format("negative length {} at byte {} of the records", length, at));
     const auto prefix = static_cast<size_t>(head.p - source.data());
     if (streaming && static_cast<size_t>(length) > limits_.max_record_bytes)
-      return error_at(K::too_large, "record length", i,
-                      fmt::format("a record of {} bytes exceeds the limit of {}", length,
-                                  limits_.max_record_bytes));
+      return BatchError::at(K::too_large, "record length", i,
+                            fmt::format("a record of {} bytes exceeds the limit of {}", length,
+                                        limits_.max_record_bytes));
     if (!source.ensure(prefix + static_cast<size_t>(length))) {
       if (source.failed()) return codec_error(i);
-      return error_at(K::invalid_record, "record length", i,
-                      fmt::format("length {} at byte {} of the records but only {} bytes follow",
-                                  length, at, source.available() - prefix));
+      return BatchError::at(
+          K::invalid_record, "record length", i,
+          fmt::format("length {} at byte {} of the records but only {} bytes follow", length, at,
+                      source.available() - prefix));
     }
     Cursor body{source.data() + prefix, source.data() + prefix + length};
     RecordFields f;
     if (!parse_body(body, rec, f, options.collect_headers))
-      return error_at(K::invalid_record, body.field, i,
-                      fmt::format("{} (record at byte {} of the records)", body.why, at));
+      return BatchError::at(K::invalid_record, body.field, i,
+                            fmt::format("{} (record at byte {} of the records)", body.why, at));
     if (exact_deltas ? f.offset_delta != i
                      : (f.offset_delta <= previous_delta || f.offset_delta > last_delta))
-      return error_at(K::invalid_record, "offsetDelta", i,
-                      exact_deltas ? fmt::format("offset delta {}, expected {}", f.offset_delta, i)
-                                   : fmt::format("offset delta {} after {}, last allowed {}",
-                                                 f.offset_delta, previous_delta, last_delta));
+      return BatchError::at(K::invalid_record, "offsetDelta", i,
+                            exact_deltas
+                                ? fmt::format("offset delta {}, expected {}", f.offset_delta, i)
+                                : fmt::format("offset delta {} after {}, last allowed {}",
+                                              f.offset_delta, previous_delta, last_delta));
     previous_delta = f.offset_delta;
     rec.offset = base_offset + f.offset_delta;
     rec.timestamp =
@@ -266,11 +260,11 @@ BatchError RecordScanner::walk(const BatchView& batch, Source& source, const Sca
     if (control) {
       std::optional<ControlKey> key;
       if (rec.key) key = parse_control_key(*rec.key);
-      if (!key) return error_at(K::invalid_control, "key", i, "invalid control record key");
+      if (!key) return BatchError::at(K::invalid_control, "key", i, "invalid control record key");
       const bool marker = key->type == static_cast<int16_t>(ControlRecordType::abort) ||
                           key->type == static_cast<int16_t>(ControlRecordType::commit);
       if (marker && !(rec.value && parse_end_txn_marker(*rec.value)))
-        return error_at(K::invalid_control, "value", i, "invalid end transaction marker");
+        return BatchError::at(K::invalid_control, "value", i, "invalid end transaction marker");
     }
     if (visitor != nullptr && !visitor->on_record(i, rec)) return {};
     source.consume(prefix + static_cast<size_t>(length));
@@ -279,10 +273,10 @@ BatchError RecordScanner::walk(const BatchView& batch, Source& source, const Sca
   const bool more = source.ensure(1);
   if (source.failed()) return codec_error(-1);
   if (more)
-    return error_at(K::invalid_record, "records", -1,
-                    streaming ? fmt::format("bytes after the last of {} records", count)
-                              : fmt::format("{} bytes after the last of {} records",
-                                            source.available(), count));
+    return BatchError::at(K::invalid_record, "records", -1,
+                          streaming ? fmt::format("bytes after the last of {} records", count)
+                                    : fmt::format("{} bytes after the last of {} records",
+                                                  source.available(), count));
   return {};
 }
 
