@@ -234,6 +234,8 @@ LAT_P999=$(jget "$WORK/latency.json" p999_ms)
 LAT_MAX=$(jget "$WORK/latency.json" max_ms)
 LAT_ACK_P50=$(jget "$WORK/latency.json" ack_p50_ms)
 LAT_ACK_P99=$(jget "$WORK/latency.json" ack_p99_ms)
+LAT_ACK_P999=$(jget "$WORK/latency.json" ack_p999_ms)
+LAT_ACK_MAX=$(jget "$WORK/latency.json" ack_max_ms)
 LAT_CPU=$CPU_S
 LAT_US=$(calc %.0f "$CPU_S * 1e6 / (20000 * $LATENCY_SECONDS)")
 LAT_CLIENT=$CLIENT_CPU_S
@@ -245,6 +247,8 @@ L1_P999=$(jget "$WORK/latency1.json" p999_ms)
 L1_MAX=$(jget "$WORK/latency1.json" max_ms)
 L1_ACK_P50=$(jget "$WORK/latency1.json" ack_p50_ms)
 L1_ACK_P99=$(jget "$WORK/latency1.json" ack_p99_ms)
+L1_ACK_P999=$(jget "$WORK/latency1.json" ack_p999_ms)
+L1_ACK_MAX=$(jget "$WORK/latency1.json" ack_max_ms)
 L1_CPU=$CPU_S
 L1_US=$(calc %.0f "$CPU_S * 1e6 / (20000 * $LATENCY_SECONDS)")
 L1_CLIENT=$CLIENT_CPU_S
@@ -256,6 +260,8 @@ LD_P999=$(jget "$WORK/latencyd.json" p999_ms)
 LD_MAX=$(jget "$WORK/latencyd.json" max_ms)
 LD_ACK_P50=$(jget "$WORK/latencyd.json" ack_p50_ms)
 LD_ACK_P99=$(jget "$WORK/latencyd.json" ack_p99_ms)
+LD_ACK_P999=$(jget "$WORK/latencyd.json" ack_p999_ms)
+LD_ACK_MAX=$(jget "$WORK/latencyd.json" ack_max_ms)
 LD_CPU=$CPU_S
 LD_US=$(calc %.0f "$CPU_S * 1e6 / (20000 * $LATENCY_SECONDS)")
 LD_CLIENT=$CLIENT_CPU_S
@@ -373,9 +379,9 @@ page cache is what a produce writes into).
 | produce 100-byte records, acks=1 ($(fmt_int "$SMALL_RECORDS")) | **$(fmt_int "$P100_RPS") records/s** (${P100_MBS} MB/s) | >= 1,000,000 records/s | $(verdict "$P100_RPS" ">=" 1000000) | loopback ${TCP_MBS} MB/s | ${P100_CPU} s/GB | ${P100_CLIENT} s |
 | consume 1 KiB records from the page cache ($(fmt_int "$C1K_RECORDS") records; fetch.message.max.bytes=128 KiB, queued.min.messages=1,000,000, queued.max.messages.kbytes=1 GiB) | **${C1K_MBS} MB/s** | >= 1,000 MB/s | $(verdict "$C1K_MBS" ">=" 1000) | loopback ${TCP_MBS} MB/s | ${C1K_CPU} s/GB | ${C1K_CLIENT} s |
 | the same with librdkafka's defaults (fetch.message.max.bytes=1 MiB, queued.min.messages=100,000, queued.max.messages.kbytes=64 MiB) | **${C1KD_MBS} MB/s** | >= 1,000 MB/s | $(verdict "$C1KD_MBS" ">=" 1000) | loopback ${TCP_MBS} MB/s | ${C1KD_CPU} s/GB | ${C1KD_CLIENT} s |
-| end-to-end latency, 20,000 records/s of 1 KiB for ${LATENCY_SECONDS} s, linger.ms=0 (consumer fetch.wait.max.ms=100, fetch.min.bytes=1; Nagle off in both clients) | p50 ${LAT_P50} ms, **p99 ${LAT_P99} ms**, p99.9 ${LAT_P999} ms, max ${LAT_MAX} ms | p99 <= 2 ms | $(verdict "$LAT_P99" "<=" 2) | acknowledgement (acks=1): p50 ${LAT_ACK_P50} ms, p99 ${LAT_ACK_P99} ms | ${LAT_CPU} s (${LAT_US} µs a record) | ${LAT_CLIENT} s |
-| the same with linger.ms=1 | p50 ${L1_P50} ms, **p99 ${L1_P99} ms**, p99.9 ${L1_P999} ms, max ${L1_MAX} ms | p99 <= 2 ms | $(verdict "$L1_P99" "<=" 2) | acknowledgement: p50 ${L1_ACK_P50} ms, p99 ${L1_ACK_P99} ms | ${L1_CPU} s (${L1_US} µs a record) | ${L1_CLIENT} s |
-| the same, linger.ms=0, with librdkafka's defaults (fetch.wait.max.ms=500, fetch.min.bytes=1, Nagle on) | p50 ${LD_P50} ms, **p99 ${LD_P99} ms**, p99.9 ${LD_P999} ms, max ${LD_MAX} ms | p99 <= 2 ms | $(verdict "$LD_P99" "<=" 2) | acknowledgement: p50 ${LD_ACK_P50} ms, p99 ${LD_ACK_P99} ms | ${LD_CPU} s (${LD_US} µs a record) | ${LD_CLIENT} s |
+| end-to-end latency, 20,000 records/s of 1 KiB for ${LATENCY_SECONDS} s, linger.ms=0 (consumer fetch.wait.max.ms=100, fetch.min.bytes=1; Nagle off in both clients) | p50 ${LAT_P50} ms, **p99 ${LAT_P99} ms**, p99.9 ${LAT_P999} ms, max ${LAT_MAX} ms | p99 <= 2 ms | $(verdict "$LAT_P99" "<=" 2) | acknowledgement (acks=1): p50 ${LAT_ACK_P50} ms, p99 ${LAT_ACK_P99} ms, p99.9 ${LAT_ACK_P999} ms, max ${LAT_ACK_MAX} ms | ${LAT_CPU} s (${LAT_US} µs a record) | ${LAT_CLIENT} s |
+| the same with linger.ms=1 | p50 ${L1_P50} ms, **p99 ${L1_P99} ms**, p99.9 ${L1_P999} ms, max ${L1_MAX} ms | p99 <= 2 ms | $(verdict "$L1_P99" "<=" 2) | acknowledgement: p50 ${L1_ACK_P50} ms, p99 ${L1_ACK_P99} ms, p99.9 ${L1_ACK_P999} ms, max ${L1_ACK_MAX} ms | ${L1_CPU} s (${L1_US} µs a record) | ${L1_CLIENT} s |
+| the same, linger.ms=0, with librdkafka's defaults (fetch.wait.max.ms=500, fetch.min.bytes=1, Nagle on) | p50 ${LD_P50} ms, **p99 ${LD_P99} ms**, p99.9 ${LD_P999} ms, max ${LD_MAX} ms | p99 <= 2 ms | $(verdict "$LD_P99" "<=" 2) | acknowledgement: p50 ${LD_ACK_P50} ms, p99 ${LD_ACK_P99} ms, p99.9 ${LD_ACK_P999} ms, max ${LD_ACK_MAX} ms | ${LD_CPU} s (${LD_US} µs a record) | ${LD_CLIENT} s |
 | idle resident memory (3 s after start) | **${IDLE_RSS} MB** (idle CPU ${IDLE_CPU_PCT} %) | <= 30 MB | $(verdict "$IDLE_RSS" "<=" 30) | | | |
 | start with 1,000 partitions on disk (median of 3: ${starts[*]} s) | **${MANY_START} s** (RSS ${MANY_RSS} MB) | <= 0.5 s | $(verdict "$MANY_START" "<=" 0.5) | | | |
 | ready after kill -9 with ${log_gib} GiB of log, page cache warm | **${RECOVERY_WARM} s** | <= 2 s | $(verdict "$RECOVERY_WARM" "<=" 2) | disk ${DISK_SYNC_MBS} MB/s | | |

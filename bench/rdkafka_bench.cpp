@@ -451,10 +451,11 @@ int latency(const Options& o) {
       "{\"mode\":\"latency\",\"topic\":\"%s\",\"rate\":%.0f,\"size\":%d,\"linger_ms\":%d,"
       "\"sent\":%" PRId64 ",\"received\":%" PRId64
       ",\"samples\":%zu,\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"p999_ms\":%.3f,"
-      "\"max_ms\":%.3f,\"ack_p50_ms\":%.3f,\"ack_p99_ms\":%.3f,\"ack_max_ms\":%.3f}\n",
+      "\"max_ms\":%.3f,\"ack_p50_ms\":%.3f,\"ack_p99_ms\":%.3f,\"ack_p999_ms\":%.3f,"
+      "\"ack_max_ms\":%.3f}\n",
       o.topic.c_str(), o.rate, o.size, std::max(o.linger_ms, 0), total, received, samples.size(),
       pct(samples, 0.50), pct(samples, 0.90), pct(samples, 0.99), pct(samples, 0.999),
-      pct(samples, 1.0), pct(acks, 0.50), pct(acks, 0.99), pct(acks, 1.0));
+      pct(samples, 1.0), pct(acks, 0.50), pct(acks, 0.99), pct(acks, 0.999), pct(acks, 1.0));
   rd_kafka_topic_destroy(rkt);
   rd_kafka_destroy(producer);
   return received >= total ? 0 : 1;
