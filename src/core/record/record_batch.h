@@ -162,8 +162,15 @@ class BatchView {
   bool is_control() const { return (attributes() & batch_attr::control) != 0; }
   bool has_delete_horizon() const { return (attributes() & batch_attr::delete_horizon) != 0; }
   std::optional<int64_t> delete_horizon_ms() const;
-  int64_t last_offset() const { return base_offset() + last_offset_delta(); }
-  int64_t next_offset() const { return last_offset() + 1; }
+  // Wrapping (two's complement) sums: a batch read from the network or a damaged file may hold
+  // any base offset and delta, and asking for its offsets must not overflow.
+  int64_t last_offset() const {
+    return static_cast<int64_t>(static_cast<uint64_t>(base_offset()) +
+                                static_cast<uint64_t>(int64_t{last_offset_delta()}));
+  }
+  int64_t next_offset() const {
+    return static_cast<int64_t>(static_cast<uint64_t>(last_offset()) + 1);
+  }
   bool has_producer_id() const { return producer_id() >= 0; }
 
   // The records section (compressed when the codec is not none).
