@@ -8,7 +8,7 @@ import socket
 import subprocess
 import time
 
-from conftest import KFK, READY, stop_cleanly
+from conftest import KFK, READY, Broker, stop_cleanly
 from kafka_wire import Wire, i8, i16, i32, string
 from support import wait_for
 
@@ -16,12 +16,11 @@ KAFKA_STORAGE_ERROR = 56
 UNKNOWN_TOPIC_OR_PARTITION = 3
 
 
-class LimitedBroker:
-    """A broker started with RLIMIT_NOFILE set to (soft, hard)."""
+class LimitedBroker(Broker):
+    """A broker started with RLIMIT_NOFILE set to (soft, hard); stopped as any Broker."""
 
     def __init__(self, data_dir, soft, hard):
-        self.data_dir = str(data_dir)
-        self.log_path = os.path.join(self.data_dir, "broker.log")
+        super().__init__(data_dir)
         args = [KFK, "-v", "server", "start", "--set", "listeners=PLAINTEXT://127.0.0.1:0",
                 "--set", f"log.dirs={os.path.join(self.data_dir, 'logs')}"]
         self.log = open(self.log_path, "a")
@@ -38,25 +37,6 @@ class LimitedBroker:
             if m:
                 self.port = int(m.group(2))
                 break
-
-    @property
-    def bootstrap(self):
-        return f"127.0.0.1:{self.port}"
-
-    def stop(self, sig=None, timeout=20.0):
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        rc = self.proc.returncode
-        self.proc = None
-        self.log.close()
-        return rc
 
     def open_fds(self):
         return len(os.listdir(f"/proc/{self.proc.pid}/fd"))
