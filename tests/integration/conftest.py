@@ -3,6 +3,7 @@ always stopped at the end of the test that started it."""
 
 import os
 import re
+import select
 import signal
 import subprocess
 import time
@@ -34,19 +35,35 @@ class Broker:
         args = [KFK, "server", "start",
                 "--set", "listeners=PLAINTEXT://127.0.0.1:0",
                 "--set", f"log.dirs={os.path.join(self.data_dir, 'logs')}"] + self.extra
+        return self.launch(args, timeout=timeout)
+
+    def launch(self, args, timeout=20.0, preexec_fn=None):
+        """Starts the broker process with `args` and waits, at most `timeout` seconds, for
+        its ready line on stdout; a broker that exits or stalls before it is stopped and the
+        test fails with its log."""
         self.log = open(self.log_path, "a")
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.log, text=True)
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.log,
+                                     preexec_fn=preexec_fn)
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            line = self.proc.stdout.readline()
-            if not line:
+        fd = self.proc.stdout.fileno()
+        pending = b""
+        while True:
+            remaining = deadline - time.monotonic()
+            # select, not readline: a broker that stalls before its ready line must not
+            # block the test for ever.
+            if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
                 break
-            m = READY.search(line)
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                break
+            pending += chunk
+            m = READY.search(pending.decode(errors="replace"))
             if m:
                 self.port = int(m.group(2))
                 return self
         self.stop()
-        raise RuntimeError(f"broker did not become ready; see {self.log_path}:\n" + open(self.log_path).read())
+        raise RuntimeError(f"broker did not become ready within {timeout}s; see "
+                           f"{self.log_path}:\n" + open(self.log_path).read())
 
     def stop(self, sig=signal.SIGTERM, timeout=20.0):
         if self.proc is None:

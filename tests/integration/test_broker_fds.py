@@ -5,10 +5,9 @@ pauses accepting instead of spinning, and a topic whose log cannot be created is
 import os
 import resource
 import socket
-import subprocess
 import time
 
-from conftest import KFK, READY, Broker, stop_cleanly
+from conftest import KFK, Broker, stop_cleanly
 from kafka_wire import Wire, i8, i16, i32, string
 from support import wait_for
 
@@ -23,20 +22,11 @@ class LimitedBroker(Broker):
         super().__init__(data_dir)
         args = [KFK, "-v", "server", "start", "--set", "listeners=PLAINTEXT://127.0.0.1:0",
                 "--set", f"log.dirs={os.path.join(self.data_dir, 'logs')}"]
-        self.log = open(self.log_path, "a")
 
         def limit():
             resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.log, text=True,
-                                     preexec_fn=limit)
-        while True:
-            line = self.proc.stdout.readline()
-            assert line, "broker did not start:\n" + open(self.log_path).read()
-            m = READY.search(line)
-            if m:
-                self.port = int(m.group(2))
-                break
+        self.launch(args, preexec_fn=limit)
 
     def open_fds(self):
         return len(os.listdir(f"/proc/{self.proc.pid}/fd"))

@@ -14,7 +14,7 @@ from kafka.admin import KafkaAdminClient
 from kafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 
 from kafka_wire import Wire, array, i32, nbytes, string
-from support import create_topic
+from support import close_consumer, create_topic
 
 GROUP_SETTINGS = ("--set", "group.initial.rebalance.delay.ms=0",
                   "--set", "offsets.topic.num.partitions=3")
@@ -97,7 +97,7 @@ def test_regex_subscription_drops_deleted_topic(group_broker):
             assert time.monotonic() < deadline, group_assignment(group_broker, "g-regex-deleted")
             c.poll(0.2)
     finally:
-        c.close()
+        close_consumer(c)
 
 
 def test_added_partitions_are_assigned(group_broker):
