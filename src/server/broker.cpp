@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <csignal>
 #include <filesystem>
@@ -184,11 +185,8 @@ std::string Broker::start_listeners() {
   limits.request_read_timeout_ms =
       limits.idle_ms > 0 ? std::min(limits.idle_ms, kRequestReadTimeoutMs) : kRequestReadTimeoutMs;
   request_memory_ = std::make_shared<RequestMemoryPool>(config_.queued_max_request_bytes);
-  ConnectionQuotaConfig quotas;
-  quotas.max_connections = config_.max_connections;
-  quotas.max_connections_per_ip = config_.max_connections_per_ip;
-  quotas.per_ip_overrides = resolve_overrides(config_.max_connections_per_ip_overrides);
-  connection_quotas_ = std::make_shared<ConnectionQuotas>(std::move(quotas));
+  // The static limits until the metadata image (with any dynamic ones) is published.
+  connection_quotas_ = std::make_shared<ConnectionQuotas>(connection_quota_config(nullptr));
   for (const auto& l : config_.listeners) {
     ListenerSpec spec{l.name, l.host, l.port};
     listeners_.push_back(std::make_unique<Listener>(spec, *reactors_, *dispatcher_, limits,
@@ -311,9 +309,49 @@ PublishOutcome Broker::apply_image(std::shared_ptr<const MetadataImage> next) {
     }
     next = std::move(served);
   }
+  const bool layers_changed =
+      previous == nullptr || !same_layers(*previous, *next, config_.node_id);
+  if (connection_quotas_ && layers_changed)
+    connection_quotas_->update(connection_quota_config(next.get()));
   std::lock_guard lock(image_mutex_);
   image_ = std::move(next);
   return outcome;
+}
+
+ConnectionQuotaConfig Broker::connection_quota_config(const MetadataImage* image) const {
+  // A dynamic value of this broker, else the cluster-wide one (both validated when set).
+  auto dynamic = [&](const std::string& name) -> const std::string* {
+    if (image == nullptr) return nullptr;
+    if (auto b = image->broker_configs.find(config_.node_id); b != image->broker_configs.end())
+      if (auto v = b->second.find(name); v != b->second.end()) return &v->second;
+    if (auto v = image->cluster_configs.find(name); v != image->cluster_configs.end())
+      return &v->second;
+    return nullptr;
+  };
+  auto int_setting = [&](const std::string& name, int32_t static_value) {
+    const std::string* text = dynamic(name);
+    if (text == nullptr) return static_value;
+    int32_t value = 0;
+    auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+    if (ec != std::errc() || end != text->data() + text->size()) {
+      spdlog::warn("{}: dynamic value '{}' is not a number; {} applies", name, *text,
+                   static_value);
+      return static_value;
+    }
+    return value;
+  };
+  ConnectionQuotaConfig q;
+  q.max_connections = int_setting("max.connections", config_.max_connections);
+  q.max_connections_per_ip = int_setting("max.connections.per.ip", config_.max_connections_per_ip);
+  auto overrides = config_.max_connections_per_ip_overrides;
+  if (const std::string* text = dynamic("max.connections.per.ip.overrides")) {
+    if (auto parsed = config::parse_per_ip_overrides(*text))
+      overrides = parsed.value();
+    else
+      spdlog::warn("max.connections.per.ip.overrides: {}", parsed.error_text());
+  }
+  q.per_ip_overrides = resolve_overrides(overrides);
+  return q;
 }
 
 std::map<std::string, std::string> Broker::reconcile_logs(const MetadataImage* previous,

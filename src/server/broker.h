@@ -15,6 +15,7 @@
 #include "core/config/broker_config.h"
 #include "core/protocol/errors.h"
 #include "server/cluster/metadata_image.h"
+#include "server/network/connection_quotas.h"
 #include "server/network/listener.h"
 #include "server/storage/dir_lock.h"
 
@@ -88,6 +89,8 @@ class Broker {
   // Locks every log dir and the metadata log dir (storage/dir_lock.h).
   std::string lock_dirs();
   std::string start_listeners();
+  // max.connections and its kin from the static config and `image`'s dynamic settings.
+  ConnectionQuotaConfig connection_quota_config(const MetadataImage* image) const;
   // Undoes a start that failed: listeners first, then the reactors they use.
   void abandon_start();
   // The background duties of the storage: flush.ms, retention, checkpoints, producer expiry.

@@ -7,6 +7,7 @@ import struct
 import subprocess
 import time
 
+from conftest import KFK
 from kafka_wire import Wire, i16, i32, string
 from support import wait_for
 
@@ -132,6 +133,39 @@ def test_max_connections_per_ip_and_overrides(make_broker):
     finally:
         for s in socks:
             s.close()
+
+
+def open_and_count_served(b, n):
+    """Opens n connections; returns how many the broker serves (the others it closes)."""
+    socks = [socket.create_connection(("127.0.0.1", b.port), timeout=10) for _ in range(n)]
+    try:
+        return sum(answers(s, 1) for s in socks)
+    finally:
+        for s in socks:
+            s.close()
+
+
+def kfk_ok(b, *args):
+    r = subprocess.run([KFK, "-b", b.bootstrap, *args], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return r
+
+
+def test_connection_limits_change_dynamically_and_survive_restart(make_broker):
+    b = make_broker().start()
+    assert open_and_count_served(b, 6) == 6
+    # Cluster-wide, as Kafka's `kafka-configs --entity-default`: the next connections count.
+    kfk_ok(b, "broker", "config", "set", "max.connections.per.ip=3")
+    wait_for(lambda: open_and_count_served(b, 6) == 3, timeout=20, what="the new per-address limit")
+    kfk_ok(b, "broker", "config", "set", "max.connections.per.ip.overrides=127.0.0.1:4")
+    wait_for(lambda: open_and_count_served(b, 6) == 4, timeout=20, what="the override")
+    # The dynamic settings are in the metadata log: a restart keeps them.
+    b.stop()
+    b.start()
+    assert open_and_count_served(b, 6) == 4
+    kfk_ok(b, "broker", "config", "delete", "max.connections.per.ip.overrides")
+    kfk_ok(b, "broker", "config", "delete", "max.connections.per.ip")
+    wait_for(lambda: open_and_count_served(b, 6) == 6, timeout=20, what="the limits removed")
 
 
 def test_idle_and_trickling_connections_are_closed(make_broker):

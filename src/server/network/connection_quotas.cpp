@@ -1,15 +1,22 @@
 #include "server/network/connection_quotas.h"
 
+#include <utility>
+
 namespace kfk::server {
 
 int32_t ConnectionQuotas::limit_for(const std::string& address) const {
+  std::lock_guard lock(mu_);
+  return limit_for_locked(address);
+}
+
+int32_t ConnectionQuotas::limit_for_locked(const std::string& address) const {
   auto it = config_.per_ip_overrides.find(address);
   return it == config_.per_ip_overrides.end() ? config_.max_connections_per_ip : it->second;
 }
 
 ConnectionQuotas::Verdict ConnectionQuotas::try_add(const std::string& address) {
-  const int32_t per_address_limit = limit_for(address);
   std::lock_guard lock(mu_);
+  const int32_t per_address_limit = limit_for_locked(address);
   if (total_ >= static_cast<size_t>(std::max(config_.max_connections, 0)))
     return Verdict::too_many_connections;
   auto it = per_address_.find(address);
@@ -21,6 +28,16 @@ ConnectionQuotas::Verdict ConnectionQuotas::try_add(const std::string& address) 
   else
     ++it->second;
   return Verdict::accepted;
+}
+
+void ConnectionQuotas::update(ConnectionQuotaConfig config) {
+  std::lock_guard lock(mu_);
+  config_ = std::move(config);
+}
+
+int32_t ConnectionQuotas::max_connections() const {
+  std::lock_guard lock(mu_);
+  return config_.max_connections;
 }
 
 void ConnectionQuotas::remove(const std::string& address) {

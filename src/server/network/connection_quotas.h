@@ -1,6 +1,8 @@
 // Open connections counted broker-wide and per client address, against max.connections,
 // max.connections.per.ip and max.connections.per.ip.overrides. The listener asks before it
-// serves an accepted socket; a connection beyond a limit is closed at once.
+// serves an accepted socket; a connection beyond a limit is closed at once. The limits are
+// dynamic (Kafka's cluster-wide settings): a change applies to the next connection, and the
+// connections already open stay.
 #pragma once
 
 #include <climits>
@@ -25,17 +27,21 @@ class ConnectionQuotas {
 
   // Counts a new connection from `address` unless a limit is reached.
   Verdict try_add(const std::string& address);
+  // New limits (a dynamic config change).
+  void update(ConnectionQuotaConfig config);
   void remove(const std::string& address);
 
   // The limit that applies to `address`.
   int32_t limit_for(const std::string& address) const;
-  int32_t max_connections() const { return config_.max_connections; }
+  int32_t max_connections() const;
   size_t total() const;
   size_t from(const std::string& address) const;
 
  private:
-  const ConnectionQuotaConfig config_;
+  int32_t limit_for_locked(const std::string& address) const;
+
   mutable std::mutex mu_;
+  ConnectionQuotaConfig config_;
   size_t total_ = 0;
   std::map<std::string, int32_t, std::less<>> per_address_;
 };
