@@ -334,8 +334,7 @@ ConnectionQuotaConfig Broker::connection_quota_config(const MetadataImage* image
     int32_t value = 0;
     auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
     if (ec != std::errc() || end != text->data() + text->size()) {
-      spdlog::warn("{}: dynamic value '{}' is not a number; {} applies", name, *text,
-                   static_value);
+      spdlog::warn("{}: dynamic value '{}' is not a number; {} applies", name, *text, static_value);
       return static_value;
     }
     return value;
