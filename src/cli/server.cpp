@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <memory>
@@ -44,6 +45,18 @@ config::BrokerConfig load_config(const ServerOptions& o, const std::string& comm
       if (const auto* key = cfg.values.def()->find(name)) config::warn_deprecated_once(*key);
     }
     spdlog::warn("settings accepted for compatibility but without effect in kfk: {}", list);
+  }
+  // listener.name.<listener>.*: only max.connections acts (TLS and SASL are not served yet).
+  for (const auto& [listener, settings] : cfg.listener_settings) {
+    const bool known = std::any_of(cfg.listeners.begin(), cfg.listeners.end(),
+                                   [&](const auto& l) { return l.name == listener; });
+    if (!known)
+      spdlog::warn("settings for listener {} are ignored: listeners has no listener of that name",
+                   listener);
+    for (const auto& [setting, value] : settings)
+      if (known && setting != "max.connections")
+        spdlog::warn("listener {}: {} accepted for compatibility but without effect in kfk",
+                     listener, setting);
   }
   return cfg;
 }

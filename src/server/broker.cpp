@@ -350,6 +350,23 @@ ConnectionQuotaConfig Broker::connection_quota_config(const MetadataImage* image
       spdlog::warn("max.connections.per.ip.overrides: {}", parsed.error_text());
   }
   q.per_ip_overrides = resolve_overrides(overrides);
+  // listener.name.<listener>.max.connections: static, then dynamic (which wins).
+  auto listener_limit = [&](const std::string& name, const std::string& value) {
+    auto n = config::split_listener_setting(name);
+    if (!n || n->setting != "max.connections") return;
+    int32_t limit = 0;
+    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), limit);
+    if (ec == std::errc() && end == value.data() + value.size())
+      q.per_listener[n->listener] = limit;
+  };
+  for (const auto& [listener, settings] : config_.listener_settings)
+    if (auto it = settings.find("max.connections"); it != settings.end())
+      listener_limit("listener.name." + listener + ".max.connections", it->second);
+  if (image != nullptr) {
+    for (const auto& [name, value] : image->cluster_configs) listener_limit(name, value);
+    if (auto b = image->broker_configs.find(config_.node_id); b != image->broker_configs.end())
+      for (const auto& [name, value] : b->second) listener_limit(name, value);
+  }
   return q;
 }
 

@@ -168,6 +168,18 @@ def test_connection_limits_change_dynamically_and_survive_restart(make_broker):
     wait_for(lambda: open_and_count_served(b, 6) == 6, timeout=20, what="the limits removed")
 
 
+def test_listener_max_connections_static_and_dynamic(make_broker):
+    b = make_broker("--set", "listener.name.plaintext.max.connections=3",
+                    "--set", "listener.name.plaintext.ssl.keystore.location=/nonexistent").start()
+    assert open_and_count_served(b, 6) == 3
+    kfk_ok(b, "broker", "config", "set", "listener.name.plaintext.max.connections=5")
+    wait_for(lambda: open_and_count_served(b, 6) == 5, timeout=20, what="the listener's new limit")
+    b.stop()
+    log = open(b.log_path).read()
+    assert "the listener has its listener.name.plaintext.max.connections (3) open" in log
+    assert "listener PLAINTEXT: ssl.keystore.location accepted for compatibility" in log
+
+
 def test_idle_and_trickling_connections_are_closed(make_broker):
     b = make_broker("--set", "connections.max.idle.ms=1500").start()
     idle = socket.create_connection(("127.0.0.1", b.port), timeout=10)

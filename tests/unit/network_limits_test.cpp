@@ -154,18 +154,73 @@ TEST_CASE("connection quotas: total, per address and overrides") {
   c.per_ip_overrides = {{"10.0.0.9", 4}, {"10.0.0.8", 0}};
   ConnectionQuotas q(c);
   using V = ConnectionQuotas::Verdict;
-  CHECK(q.try_add("10.0.0.1") == V::accepted);
-  CHECK(q.try_add("10.0.0.1") == V::accepted);
-  CHECK(q.try_add("10.0.0.1") == V::too_many_from_address);
-  CHECK(q.try_add("10.0.0.8") == V::too_many_from_address);
-  CHECK(q.try_add("10.0.0.9") == V::accepted);
-  CHECK(q.try_add("10.0.0.9") == V::accepted);
-  CHECK(q.try_add("10.0.0.9") == V::accepted);
-  CHECK(q.try_add("10.0.0.9") == V::too_many_connections);
-  q.remove("10.0.0.1");
+  const std::string l = "PLAINTEXT";
+  CHECK(q.try_add("10.0.0.1", l) == V::accepted);
+  CHECK(q.try_add("10.0.0.1", l) == V::accepted);
+  CHECK(q.try_add("10.0.0.1", l) == V::too_many_from_address);
+  CHECK(q.try_add("10.0.0.8", l) == V::too_many_from_address);
+  CHECK(q.try_add("10.0.0.9", l) == V::accepted);
+  CHECK(q.try_add("10.0.0.9", l) == V::accepted);
+  CHECK(q.try_add("10.0.0.9", l) == V::accepted);
+  CHECK(q.try_add("10.0.0.9", l) == V::too_many_connections);
+  q.remove("10.0.0.1", l);
   CHECK(q.from("10.0.0.1") == 1);
-  CHECK(q.try_add("10.0.0.9") == V::accepted);
+  CHECK(q.try_add("10.0.0.9", l) == V::accepted);
   CHECK(q.total() == 5);
+}
+
+TEST_CASE("connection quotas: a listener's own max.connections, and new limits at runtime") {
+  ConnectionQuotaConfig c;
+  c.max_connections = 4;
+  c.per_listener = {{"INTERNAL", 1}};
+  ConnectionQuotas q(c);
+  using V = ConnectionQuotas::Verdict;
+  CHECK(q.try_add("10.0.0.1", "INTERNAL") == V::accepted);
+  CHECK(q.try_add("10.0.0.2", "INTERNAL") == V::too_many_on_listener);
+  CHECK(q.try_add("10.0.0.2", "CLIENT") == V::accepted);
+  CHECK(q.try_add("10.0.0.3", "CLIENT") == V::accepted);
+  CHECK(q.listener_limit("INTERNAL") == 1);
+  CHECK(q.listener_limit("CLIENT") == INT32_MAX);
+  q.remove("10.0.0.1", "INTERNAL");
+  CHECK(q.try_add("10.0.0.1", "INTERNAL") == V::accepted);
+  // Lower limits apply to the next connection; the open ones stay counted.
+  c.max_connections = 3;
+  c.per_listener.clear();
+  q.update(c);
+  CHECK(q.total() == 3);
+  CHECK(q.try_add("10.0.0.4", "INTERNAL") == V::too_many_connections);
+  q.remove("10.0.0.2", "CLIENT");
+  CHECK(q.try_add("10.0.0.4", "INTERNAL") == V::accepted);
+}
+
+TEST_CASE("config: listener.name.<listener>.<setting>") {
+  auto n = config::split_listener_setting("listener.name.internal.max.connections");
+  REQUIRE(n);
+  CHECK(n->listener == "INTERNAL");
+  CHECK(n->setting == "max.connections");
+  CHECK_FALSE(config::split_listener_setting("listener.name.internal"));
+  CHECK_FALSE(config::split_listener_setting("listener.name..max.connections"));
+  CHECK_FALSE(config::split_listener_setting("max.connections"));
+
+  auto cfg = config::load_broker_config(
+      std::nullopt, {"listener.name.plaintext.max.connections=7",
+                     "listener.name.plaintext.ssl.keystore.location=/etc/kfk/keystore.jks",
+                     "listener.name.plaintext.plain.sasl.jaas.config=x required;"});
+  REQUIRE(cfg.ok());
+  const auto& plaintext = cfg.value().listener_settings.at("PLAINTEXT");
+  CHECK(plaintext.at("max.connections") == "7");
+  CHECK(plaintext.at("ssl.keystore.location") == "/etc/kfk/keystore.jks");
+  CHECK(plaintext.size() == 3);
+
+  auto bad =
+      config::load_broker_config(std::nullopt, {"listener.name.plaintext.max.connections=-2",
+                                                "listener.name.plaintext.num.partitions=3",
+                                                "listener.name.plaintext.max.connectoins=3"});
+  REQUIRE_FALSE(bad.ok());
+  const std::string text = bad.error_text();
+  CHECK(text.find("listener.name.plaintext.max.connections: ") != std::string::npos);
+  CHECK(text.find("num.partitions cannot be set for one listener") != std::string::npos);
+  CHECK(text.find("did you mean max.connections?") != std::string::npos);
 }
 
 TEST_CASE("config: max.connections.per.ip.overrides and queued.max.request.bytes") {

@@ -572,16 +572,83 @@ BrokerLayers BrokerConfig::layers() const {
   return l;
 }
 
+std::optional<ListenerSettingName> split_listener_setting(std::string_view name) {
+  constexpr std::string_view kPrefix = "listener.name.";
+  if (!name.starts_with(kPrefix)) return std::nullopt;
+  name.remove_prefix(kPrefix.size());
+  const size_t dot = name.find('.');
+  if (dot == std::string_view::npos || dot == 0 || dot + 1 == name.size()) return std::nullopt;
+  ListenerSettingName n;
+  n.name = std::string(kPrefix) + std::string(name);
+  for (char c : name.substr(0, dot))
+    n.listener += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  n.setting = std::string(name.substr(dot + 1));
+  return n;
+}
+
+std::string check_listener_setting(const ListenerSettingName& n, std::string_view value) {
+  const ConfigDef& def = broker_config_def();
+  std::string_view base = n.setting;
+  // <mechanism>.sasl.jaas.config and kin: the SASL setting of one mechanism.
+  if (const size_t dot = base.find('.');
+      dot != std::string_view::npos && base.substr(dot + 1).starts_with("sasl."))
+    base.remove_prefix(dot + 1);
+  const std::string& full = n.name;
+  const ConfigKey* key = def.find(base);
+  if (key == nullptr) return fmt::format("{}: {}", full, def.unknown_message(base));
+  const bool scoped = base == "max.connections" || base == "max.connection.creation.rate" ||
+                      base == "connections.max.reauth.ms" || base.starts_with("ssl.") ||
+                      base.starts_with("sasl.");
+  if (!scoped)
+    return fmt::format(
+        "{}: {} cannot be set for one listener (Kafka allows max.connections, "
+        "max.connection.creation.rate, connections.max.reauth.ms, ssl.* and sasl.* there)",
+        full, base);
+  if (auto parsed = def.parse_value(*key, value); !parsed.ok())
+    return fmt::format("{}: {}", full, parsed.error_text());
+  return {};
+}
+
+namespace {
+
+// The broker settings, with the listener.name.* ones (which no ConfigDef key names) checked
+// and kept apart.
+Result<BrokerConfig> make_broker_config_from(std::vector<Setting> settings) {
+  std::vector<Setting> plain;
+  std::vector<std::pair<ListenerSettingName, std::string>> per_listener;
+  std::vector<std::string> errors;
+  for (auto& s : settings) {
+    auto n = split_listener_setting(s.name);
+    if (!n) {
+      plain.push_back(std::move(s));
+      continue;
+    }
+    if (auto err = check_listener_setting(*n, s.value); !err.empty()) {
+      errors.push_back(s.origin.empty() ? err : s.origin + ": " + err);
+      continue;
+    }
+    per_listener.emplace_back(std::move(*n), std::move(s.value));
+  }
+  auto parsed = broker_config_def().parse(plain);
+  if (!parsed.ok()) errors.insert(errors.begin(), parsed.errors().begin(), parsed.errors().end());
+  if (!errors.empty()) return Result<BrokerConfig>::failure(std::move(errors));
+  auto built = build(std::move(parsed).value());
+  if (!built.ok()) return built;
+  for (auto& [n, value] : per_listener)
+    built.value().listener_settings[n.listener][n.setting] = std::move(value);
+  return built;
+}
+
+}  // namespace
+
 Result<BrokerConfig> make_broker_config(std::span<const Setting> settings) {
-  auto parsed = broker_config_def().parse(settings);
-  if (!parsed.ok()) return Result<BrokerConfig>::failure(parsed.errors());
-  return build(std::move(parsed).value());
+  return make_broker_config_from(std::vector<Setting>(settings.begin(), settings.end()));
 }
 
 Result<BrokerConfig> make_broker_config(const std::map<std::string, std::string>& settings) {
-  auto parsed = broker_config_def().parse(settings);
-  if (!parsed.ok()) return Result<BrokerConfig>::failure(parsed.errors());
-  return build(std::move(parsed).value());
+  std::vector<Setting> list;
+  for (const auto& [name, value] : settings) list.push_back(Setting{name, value, {}, {}});
+  return make_broker_config_from(std::move(list));
 }
 
 BrokerConfig default_broker_config() {
@@ -670,6 +737,18 @@ ConfigStatus validate_dynamic_broker_update(
   std::vector<std::string> per_broker_only;
   std::vector<std::string> errors;
   for (const auto& [name, value] : changes) {
+    if (auto n = split_listener_setting(name)) {
+      if (value) {
+        if (auto err = check_listener_setting(*n, *value); !err.empty()) {
+          errors.push_back(err);
+          continue;
+        }
+      }
+      // Of the per-listener settings only the connection limits change at runtime.
+      if (n->setting != "max.connections" && n->setting != "max.connection.creation.rate")
+        read_only.push_back(name);
+      continue;
+    }
     const ConfigKey* key = def.find(name);
     if (key == nullptr) {
       errors.push_back(def.unknown_message(name));

@@ -37,6 +37,21 @@ const ConfigDef& broker_config_def();
 // be in brackets) -> host -> count.
 Result<std::map<std::string, int32_t>> parse_per_ip_overrides(std::string_view text);
 
+// Kafka's per-listener form of some broker settings: listener.name.<listener>.<setting>, e.g.
+// listener.name.internal.max.connections. `listener` is upper-cased (listener names are
+// case-insensitive); `setting` is the broker setting it scopes.
+struct ListenerSettingName {
+  std::string name;  // the whole name, as given
+  std::string listener;
+  std::string setting;
+};
+// The parts of a listener.name.* name; nullopt for any other name.
+std::optional<ListenerSettingName> split_listener_setting(std::string_view name);
+// Checks a listener.name.* setting (the setting must be one Kafka lets a listener override:
+// max.connections, max.connection.creation.rate, connections.max.reauth.ms, ssl.*, sasl.*,
+// <mechanism>.sasl.*) and its value; empty when valid, else the error.
+std::string check_listener_setting(const ListenerSettingName& n, std::string_view value);
+
 enum class ProcessRole : uint8_t { broker, controller };
 
 struct BrokerConfig {
@@ -62,7 +77,10 @@ struct BrokerConfig {
   int32_t max_connections = 0;
   int32_t max_connections_per_ip = 0;
   std::map<std::string, int32_t> max_connections_per_ip_overrides;  // host -> limit
-  int64_t queued_max_request_bytes = 0;                             // -1: no bound
+  // listener.name.<listener>.<setting> values: listener (upper case) -> setting -> value.
+  // Only max.connections has an effect (a limit for that listener's connections).
+  std::map<std::string, std::map<std::string, std::string>> listener_settings;
+  int64_t queued_max_request_bytes = 0;  // -1: no bound
   int32_t queued_max_requests = 0;
   int32_t fetch_max_bytes = 0;
   int32_t max_incremental_fetch_session_cache_slots = 0;

@@ -118,7 +118,7 @@ Connection::Connection(asio::ip::tcp::socket socket, ConnectionInfo info, Dispat
 
 Connection::~Connection() {
   release_request_memory();
-  if (resources_.quotas) resources_.quotas->remove(resources_.address);
+  if (resources_.quotas) resources_.quotas->remove(resources_.address, resources_.listener);
 }
 
 void Connection::start() {

@@ -101,7 +101,8 @@ struct ConnectionResources {
   std::shared_ptr<RequestMemoryPool> memory;
   // Counted this connection when it was accepted; released when the connection ends.
   std::shared_ptr<ConnectionQuotas> quotas;
-  std::string address;  // the client's address, the key of `quotas`
+  std::string address;   // the client's address, a key of `quotas`
+  std::string listener;  // the listener's name, the other key
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {

@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 
 #include <asio/post.hpp>
+#include <cctype>
 #include <cerrno>
 
 #include "server/log_rate_limit.h"
@@ -13,6 +14,12 @@ namespace kfk::server {
 
 namespace {
 constexpr std::chrono::milliseconds kFirstAcceptPause{100};
+
+// Listener names are upper case; Kafka's listener.name.* settings spell them in lower case.
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
 constexpr std::chrono::milliseconds kLongestAcceptPause{1000};
 
 std::string host_port(const std::string& host, uint16_t port) {
@@ -130,13 +137,18 @@ void Listener::accepted(asio::ip::tcp::socket socket) {
     ip = asio::ip::make_address_v4(asio::ip::v4_mapped, ip.to_v6());
   const std::string address = peer_ec ? "unknown" : ip.to_string();
   if (quotas_) {
-    const auto verdict = quotas_->try_add(address);
+    const auto verdict = quotas_->try_add(address, spec_.name);
     if (verdict != ConnectionQuotas::Verdict::accepted) {
       if (verdict == ConnectionQuotas::Verdict::too_many_connections)
         warn_limited("max.connections",
                      "refused a connection from {} on {}: the broker has max.connections ({}) "
                      "open",
                      address, spec_.name, quotas_->max_connections());
+      else if (verdict == ConnectionQuotas::Verdict::too_many_on_listener)
+        warn_limited(spec_.name + " max.connections",
+                     "refused a connection from {} on {}: the listener has its "
+                     "listener.name.{}.max.connections ({}) open",
+                     address, spec_.name, lower(spec_.name), quotas_->listener_limit(spec_.name));
       else
         warn_limited(address + " max.connections.per.ip",
                      "refused a connection from {} on {}: it has {} open, its limit "
@@ -152,7 +164,7 @@ void Listener::accepted(asio::ip::tcp::socket socket) {
       peer_ec ? "unknown"
               : (ip.is_v6() ? "[" + address + "]" : address) + ":" + std::to_string(peer.port());
   info.listener = spec_.name;
-  ConnectionResources resources{memory_, quotas_, address};
+  ConnectionResources resources{memory_, quotas_, address, spec_.name};
   std::shared_ptr<Connection> conn;
   {
     std::lock_guard lock(mutex_);
