@@ -182,12 +182,16 @@ def test_cooperative_sticky_rebalances_incrementally(make_broker, workers):
     assert c.owned()
 
 
-def test_static_member_restarts_without_rebalance(make_broker, workers):
-    broker = make_broker(*GROUP_SETTINGS).start()
-    topic, group = "static", "group-static"
+# cooperative-sticky: the restarted member's subscription no longer lists the partitions and
+# generation it owned, which must not count as a new subscription.
+@pytest.mark.parametrize("strategy", ["range", "cooperative-sticky"])
+def test_static_member_restarts_without_rebalance(make_broker, workers, strategy):
+    # -v: the broker logs each rebalance with its reason.
+    broker = make_broker(*GROUP_SETTINGS, "-v").start()
+    topic, group = "static", f"group-static-{strategy}"
     create_topic(broker.bootstrap, topic, 4)
     # A long session, so the restart falls well within it.
-    extra = ("--session-ms", "10000")
+    extra = ("--session-ms", "10000", "--strategy", strategy)
     a = Worker("confluent", broker.bootstrap, group, topic, "--instance", "a", *extra)
     b = Worker("confluent", broker.bootstrap, group, topic, "--instance", "b", *extra)
     workers += [a, b]
@@ -204,6 +208,9 @@ def test_static_member_restarts_without_rebalance(make_broker, workers):
     with b.lock:
         assert len(b.assignments) == b_changes
         assert len(b.revocations) == b_revocations
+    log = open(broker.log_path).read()
+    assert "preparing to rebalance" in log
+    assert "a static member rejoined" not in log, log
 
 
 @pytest.mark.parametrize("client", ["confluent", "kafka-python"])

@@ -11,6 +11,7 @@
 #include <optional>
 #include <thread>
 
+#include "core/client/consumer_protocol.h"
 #include "server/group/group_records.h"
 
 using namespace kfk::server::group;
@@ -346,6 +347,51 @@ TEST_CASE("group coordinator: a static member rejoins without a rebalance") {
   // The old incarnation is fenced.
   CHECK(c.heartbeat("g", r1.member_id, std::string("instance-1"), r1.generation_id) ==
         ErrorCode::fenced_instance_id);
+  c.shutdown();
+}
+
+TEST_CASE("group coordinator: a static member's restart state does not rebalance, new topics do") {
+  // A cooperative-sticky consumer restarts with the same topics but without the partitions and
+  // generation it owned: Kafka keeps the group Stable (its protocol does not change).
+  MemoryStore store;
+  GroupCoordinator c(test_config(), store);
+  c.start();
+  auto subscription = [](std::vector<std::string> topics, int32_t generation) {
+    kfk::client::Subscription s;
+    s.topics = std::move(topics);
+    s.generation = generation;
+    if (generation >= 0) s.owned_partitions = {kfk::client::TopicPartition{"t", 0}};
+    return kfk::client::encode_subscription(s);
+  };
+  auto request = [&](Bytes metadata) {
+    JoinRequest r = join_request("", 10000, "instance-1");
+    r.protocols = {{"cooperative-sticky", std::move(metadata)}};
+    return r;
+  };
+  Awaited<JoinResult> j1;
+  c.join_group(request(subscription({"t"}, -1)), j1.callback());
+  auto r1 = j1.get();
+  REQUIRE(r1.error == ErrorCode::none);
+  Awaited<SyncResult> s1;
+  c.sync_group(sync_request(r1, {{r1.member_id, Bytes{5}}}), s1.callback());
+  REQUIRE(s1.get().assignment == Bytes{5});
+
+  Awaited<JoinResult> j2;
+  c.join_group(request(subscription({"t"}, r1.generation_id)), j2.callback());
+  auto r2 = j2.get();
+  REQUIRE(r2.error == ErrorCode::none);
+  CHECK(r2.generation_id == r1.generation_id);
+  CHECK(c.describe_group("g").state == GroupState::stable);
+  Awaited<SyncResult> s2;
+  c.sync_group(sync_request(r2), s2.callback());
+  CHECK(s2.get().assignment == Bytes{5});
+
+  // Another topic: the group rebalances so that the member gets it.
+  Awaited<JoinResult> j3;
+  c.join_group(request(subscription({"t", "u"}, r2.generation_id)), j3.callback());
+  auto r3 = j3.get(std::chrono::milliseconds(3000));
+  REQUIRE(r3.error == ErrorCode::none);
+  CHECK(r3.generation_id == r2.generation_id + 1);
   c.shutdown();
 }
 

@@ -102,22 +102,28 @@ bool Group::supports_protocols(
   });
 }
 
+std::optional<std::set<std::string>> consumer_subscription_topics(const protocol::Bytes& metadata) {
+  protocol::Reader r(metadata);
+  int16_t version = r.read_int16("version");
+  if (!r.ok() || version < 0) return std::nullopt;
+  protocol::ConsumerProtocolSubscription sub;
+  // A newer version only adds fields at the end: read what this version knows.
+  const int16_t known =
+      std::min<int16_t>(version, protocol::ConsumerProtocolSubscription::max_version);
+  if (!sub.decode(r, known) && r.error().kind != protocol::DecodeErrorKind::trailing_bytes)
+    return std::nullopt;
+  return std::set<std::string>(sub.topics.begin(), sub.topics.end());
+}
+
 std::optional<std::vector<std::string>> Group::subscribed_topics() const {
   if (!protocol_type || *protocol_type != "consumer" || !protocol_name) return std::nullopt;
   std::set<std::string> topics;
   for (const auto& [id, m] : members) {
     const protocol::Bytes* metadata = m.metadata_for(*protocol_name);
     if (metadata == nullptr) return std::nullopt;
-    protocol::Reader r(*metadata);
-    int16_t version = r.read_int16("version");
-    if (!r.ok() || version < 0) return std::nullopt;
-    protocol::ConsumerProtocolSubscription sub;
-    // A newer version only adds fields at the end: read what this version knows.
-    const int16_t known =
-        std::min<int16_t>(version, protocol::ConsumerProtocolSubscription::max_version);
-    if (!sub.decode(r, known) && r.error().kind != protocol::DecodeErrorKind::trailing_bytes)
-      return std::nullopt;
-    topics.insert(sub.topics.begin(), sub.topics.end());
+    auto member_topics = consumer_subscription_topics(*metadata);
+    if (!member_topics) return std::nullopt;
+    topics.insert(member_topics->begin(), member_topics->end());
   }
   return std::vector<std::string>(topics.begin(), topics.end());
 }

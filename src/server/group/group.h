@@ -128,4 +128,8 @@ struct Group {
   std::optional<std::vector<std::string>> subscribed_topics() const;
 };
 
+// The topics of a consumer-protocol subscription (ConsumerProtocolSubscription, any version);
+// nullopt when `metadata` is not one.
+std::optional<std::set<std::string>> consumer_subscription_topics(const protocol::Bytes& metadata);
+
 }  // namespace kfk::server::group

@@ -68,6 +68,26 @@ bool same_protocols(const Member& m, const JoinRequest& req) {
   return true;
 }
 
+// Whether the subscription a static member comes back with differs from the one it had under
+// the group's current protocol. For consumer groups only the topics count: the rest of a
+// consumer's subscription (owned partitions, generation, user data, which cooperative-sticky
+// clients fill with the state a restart loses) changes at every restart. Other protocol
+// types compare the metadata bytes.
+bool subscription_changed(const Group& g, const Member& before, const JoinRequest& req) {
+  if (!g.protocol_name) return true;
+  const protocol::Bytes* old_metadata = before.metadata_for(*g.protocol_name);
+  const protocol::Bytes* new_metadata = nullptr;
+  for (const auto& [name, metadata] : req.protocols)
+    if (name == *g.protocol_name) new_metadata = &metadata;
+  if (old_metadata == nullptr || new_metadata == nullptr) return true;
+  if (g.protocol_type && *g.protocol_type == "consumer") {
+    auto old_topics = consumer_subscription_topics(*old_metadata);
+    auto new_topics = consumer_subscription_topics(*new_metadata);
+    if (old_topics && new_topics) return *old_topics != *new_topics;
+  }
+  return *old_metadata != *new_metadata;
+}
+
 }  // namespace
 
 GroupCoordinator::GroupCoordinator(CoordinatorConfig config, GroupStore& store)
@@ -324,23 +344,37 @@ void GroupCoordinator::join_static_member(Group& g, JoinRequest& req, JoinCallba
   if (was_leader) g.leader_id = new_id;
   g.static_members[instance] = new_id;
   if (g.pending_sync.erase(old_id) > 0) g.pending_sync.insert(new_id);
-  const bool protocols_unchanged = same_protocols(m, req);
+  const bool keeps_subscription =
+      g.state == GroupState::stable && (same_protocols(m, req) || !subscription_changed(g, m, req));
   auto [it, inserted] = g.members.emplace(new_id, std::move(m));
   Member& member = it->second;
+  auto old_protocols = member.protocols;
+  // Kafka's rule: no rebalance while the group's protocol stays the one the group would
+  // select now.
+  const bool keeps_protocol = keeps_subscription && [&] {
+    member.protocols = req.protocols;
+    auto selected = g.select_protocol();
+    member.protocols = old_protocols;
+    return selected && selected == g.protocol_name;
+  }();
 
   switch (g.state) {
     case GroupState::stable:
-      if (protocols_unchanged) {
+      if (keeps_protocol) {
         // KIP-345: the same instance comes back; it keeps its assignment, no rebalance.
         const auto old_session = member.session_timeout_ms;
+        const auto old_rebalance = member.rebalance_timeout_ms;
         member.session_timeout_ms = req.session_timeout_ms;
         member.rebalance_timeout_ms = req.rebalance_timeout_ms;
+        member.protocols = req.protocols;
         member.client_id = req.client_id;
         member.client_host = req.client_host;
         touch(g, member);
         if (auto err = store_group(g); err != ErrorCode::none) {
           // Undo the replacement: the old id stays valid.
           member.session_timeout_ms = old_session;
+          member.rebalance_timeout_ms = old_rebalance;
+          member.protocols = std::move(old_protocols);
           auto back = g.members.extract(new_id);
           back.key() = old_id;
           back.mapped().member_id = old_id;
@@ -361,7 +395,7 @@ void GroupCoordinator::join_static_member(Group& g, JoinRequest& req, JoinCallba
         return;
       }
       update_member(g, member, req, std::move(done));
-      prepare_rebalance(g, "a static member rejoined with new protocols");
+      prepare_rebalance(g, "a static member rejoined with another subscription or protocol");
       return;
     case GroupState::completing_rebalance:
       update_member(g, member, req, std::move(done));
