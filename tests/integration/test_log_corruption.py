@@ -154,6 +154,14 @@ def test_damage_in_a_sealed_segment_costs_only_the_records_it_hits(make_broker, 
     assert f"offsets {first}..{nxt - 1}" in text
     assert f"kfk topic trim {TOPIC} -p 0 --offset {nxt}" in text
 
+    # What was found is kept beside the segment: after a clean restart, which trusts every
+    # segment and reads none, describe shows the range before any read reaches it.
+    assert b.stop() == 0
+    b = make_broker(data_dir=tmp_path).start()
+    p = describe(b.bootstrap)
+    assert [(d["first_offset"], d["next_offset"]) for d in p["damaged"]] == [(first, nxt)]
+    assert (pdir / victim.name.replace(".log", ".damaged")).exists()
+
     # The way past it: trim to the next good offset, then the partition reads from its start.
     r = kfk("topic", "trim", TOPIC, "-p", "0", "--offset", str(nxt), "--yes",
             bootstrap=b.bootstrap)

@@ -88,6 +88,8 @@ inline constexpr std::string_view kLogSuffix = ".log";
 inline constexpr std::string_view kIndexSuffix = ".index";
 inline constexpr std::string_view kTimeIndexSuffix = ".timeindex";
 inline constexpr std::string_view kSnapshotSuffix = ".snapshot";
+// The damaged ranges found in a segment, kept beside it (Segment::save_damage).
+inline constexpr std::string_view kDamagedSuffix = ".damaged";
 inline constexpr std::string_view kDeletedSuffix = ".deleted";
 inline constexpr std::string_view kCleanedSuffix = ".cleaned";
 inline constexpr std::string_view kSwapSuffix = ".swap";

@@ -23,7 +23,7 @@ namespace {
 
 // The base offset of a segment file name (".log", ".index" or ".timeindex").
 std::optional<int64_t> segment_file_base(std::string_view name) {
-  for (std::string_view suffix : {kLogSuffix, kIndexSuffix, kTimeIndexSuffix})
+  for (std::string_view suffix : {kLogSuffix, kIndexSuffix, kTimeIndexSuffix, kDamagedSuffix})
     if (auto base = parse_offset_file_name(name, suffix)) return base;
   return std::nullopt;
 }
@@ -94,7 +94,7 @@ StorageError PartitionLog::handle_leftover_files(std::vector<int64_t>& log_bases
       last = (*batch)->info.last_offset;
     }
     for (auto it = logs.lower_bound(*base); it != logs.end() && *it <= last;) {
-      for (std::string_view suffix : {kLogSuffix, kIndexSuffix, kTimeIndexSuffix})
+      for (std::string_view suffix : {kLogSuffix, kIndexSuffix, kTimeIndexSuffix, kDamagedSuffix})
         if (auto e = remove_file(dir_ / offset_file_name(*it, suffix)); !e.ok()) return e;
       indexes.erase(*it);
       it = logs.erase(it);
@@ -106,10 +106,10 @@ StorageError PartitionLog::handle_leftover_files(std::vector<int64_t>& log_bases
     ++load_summary_.swap_files_applied;
     spdlog::info("partition {}: swapped {} into place", to_string(tp_), name);
   }
-  // Index files whose log is gone.
+  // Index (and damage) files whose log is gone.
   for (int64_t base : indexes) {
     if (logs.contains(base)) continue;
-    for (std::string_view suffix : {kIndexSuffix, kTimeIndexSuffix})
+    for (std::string_view suffix : {kIndexSuffix, kTimeIndexSuffix, kDamagedSuffix})
       if (auto e = remove_file(dir_ / offset_file_name(base, suffix)); !e.ok()) return e;
     ++load_summary_.leftover_files_removed;
   }

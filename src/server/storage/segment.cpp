@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <array>
+#include <sstream>
 
 namespace kfk::storage {
 
@@ -92,7 +93,53 @@ StorageError Segment::load() {
   if (auto e = time_index_.open(0, false); !e.ok()) return e;
   if (auto e = sanity_check(); !e.ok()) return e;
   active_ = false;
+  load_damage();
   return load_tail_state();
+}
+
+fs::path Segment::damage_path() const {
+  return file_in(dir_, base_offset_, kDamagedSuffix, options_.name_suffix);
+}
+
+void Segment::save_damage() const {
+  StorageError e;
+  if (damaged_.empty()) {
+    e = remove_file(damage_path());
+  } else {
+    // One range a line: start end first_offset next_offset reason.
+    std::string text;
+    for (const DamagedRange& d : damaged_) {
+      std::string reason = d.reason;
+      std::replace(reason.begin(), reason.end(), '\n', ' ');
+      text += fmt::format("{} {} {} {} {}\n", d.start_position, d.end_position, d.first_offset,
+                          d.next_offset, reason);
+    }
+    e = write_file_atomically(damage_path(),
+                              {reinterpret_cast<const uint8_t*>(text.data()), text.size()}, false);
+  }
+  if (!e.ok())
+    spdlog::warn("{}: the damaged ranges could not be kept: {}", log_->path().string(),
+                 e.message());
+}
+
+void Segment::load_damage() {
+  damaged_.clear();
+  auto bytes = read_file(damage_path(), 1 << 20);
+  if (!bytes) return;  // none (or unreadable: found again by the reads that reach it)
+  std::istringstream in(std::string(bytes->begin(), bytes->end()));
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    DamagedRange d;
+    d.segment_base = base_offset_;
+    if (!(fields >> d.start_position >> d.end_position >> d.first_offset >> d.next_offset))
+      continue;
+    std::getline(fields >> std::ws, d.reason);
+    // A range that no longer fits the file (the file was replaced or cut) is dropped.
+    if (d.start_position >= d.end_position || d.end_position > size_) continue;
+    if (!damaged_.empty() && d.start_position < damaged_.back().end_position) continue;
+    damaged_.push_back(std::move(d));
+  }
 }
 
 StorageError Segment::load_tail_state() {
@@ -173,6 +220,7 @@ Result<SegmentRecovery> Segment::recover(bool truncate_torn_tail) {
     out.damaged.push_back(std::move(damage));
   }
   verified_ = true;
+  save_damage();
   return out;
 }
 
@@ -283,6 +331,7 @@ Result<uint64_t> Segment::truncate_to(int64_t offset) {
     damaged_.back().end_position = cut;
     damaged_.back().next_offset = -1;
   }
+  save_damage();
   unflushed_ = true;
   if (auto e = offset_index_.truncate_to(offset); !e.ok()) return e;
   if (auto e = time_index_.truncate_to(offset); !e.ok()) return e;
@@ -309,8 +358,8 @@ StorageError Segment::remove() {
   time_index_.file().close();
   closed_ = true;
   StorageError result;
-  const std::array<fs::path, 3> paths = {log_->path(), offset_index_.file().path(),
-                                         time_index_.file().path()};
+  const std::array<fs::path, 4> paths = {log_->path(), offset_index_.file().path(),
+                                         time_index_.file().path(), damage_path()};
   for (const fs::path& path : paths) {
     std::error_code ec;
     if (!fs::exists(path, ec)) continue;

@@ -187,6 +187,13 @@ class Segment {
                                    uint64_t framed_next) const;
   // What a read of an offset inside `range` fails with.
   StorageError damage_error(const DamagedRange& range) const;
+  // The damaged ranges are kept in <base>.damaged, so that a restart that trusts this segment
+  // (and so reads none of it) still knows them: written whenever they change (removed when
+  // there are none), read by load(). A failure to write is logged: the damage is found again
+  // by the first read that reaches it.
+  fs::path damage_path() const;
+  void save_damage() const;
+  void load_damage();
 
   fs::path dir_;
   int64_t base_offset_;

@@ -106,6 +106,7 @@ Result<DamagedRange> Segment::note_damage(uint64_t position, std::string reason,
   auto at = std::find_if(damaged_.begin(), damaged_.end(),
                          [&](const DamagedRange& r) { return r.start_position > position; });
   damaged_.insert(at, d);
+  save_damage();
   return d;
 }
 
