@@ -27,6 +27,7 @@
 #include "core/record/control_record.h"
 #include "core/record/legacy_records.h"
 #include "core/record/record_batch.h"
+#include "core/util/big_endian.h"
 
 namespace kfk::cli {
 namespace {
@@ -41,12 +42,6 @@ struct DumpOptions {
   std::vector<std::string> files;
   bool deep = false;
 };
-
-uint64_t read_be(const uint8_t* p, int bytes) {
-  uint64_t v = 0;
-  for (int i = 0; i < bytes; ++i) v = (v << 8) | p[i];
-  return v;
-}
 
 // The base offset a segment file's name carries ("00000000000000000042.log" -> 42); 0 when
 // the name is not a number.
@@ -257,8 +252,7 @@ void dump_batch(Printer& out, const std::vector<uint8_t>& bytes, uint64_t positi
         "{{\"base_offset\":{},\"last_offset\":{},\"count\":{},\"position\":{},\"size\":{},"
         "\"magic\":{},\"crc\":{},\"crc_valid\":{},\"compression\":\"{}\"",
         base, last, count, position, bytes.size(), magic,
-        v2 ? batch.crc() : static_cast<uint32_t>(read_be(bytes.data() + 12, 4)), crc_valid,
-        codec_name);
+        v2 ? batch.crc() : load_be<uint32_t>(bytes.data() + 12), crc_valid, codec_name);
     if (v2) {
       item += fmt::format(
           ",\"timestamp_type\":\"{}\",\"base_timestamp\":{},\"max_timestamp\":{},"
@@ -317,9 +311,9 @@ std::string dump_segment(Printer& out, const fs::path& path, std::FILE* file, ui
                           pos);
       break;
     }
-    const auto length = static_cast<int32_t>(read_be(head + 8, 4));
+    const auto length = load_be<int32_t>(head + 8);
     const int8_t magic = static_cast<int8_t>(head[record::batch_pos::magic]);
-    if (length == 0 && read_be(head, 8) == 0) {
+    if (length == 0 && load_be<uint64_t>(head) == 0) {
       error = fmt::format("zero bytes from position {} on (preallocated or torn tail)", pos);
       break;
     }
@@ -395,9 +389,8 @@ class LogCheck {
     if (static_cast<int8_t>(head[record::batch_pos::magic]) != record::kMagicV2) {
       return fmt::format("no record batch starts at position {} of the log", position);
     }
-    const auto base = static_cast<int64_t>(read_be(head + record::batch_pos::base_offset, 8));
-    const auto delta =
-        static_cast<int32_t>(read_be(head + record::batch_pos::last_offset_delta, 4));
+    const auto base = load_be<int64_t>(head + record::batch_pos::base_offset);
+    const auto delta = load_be<int32_t>(head + record::batch_pos::last_offset_delta);
     if (base + delta != offset) {
       return fmt::format("the batch at position {} ends at offset {}, not {}", position,
                          base + delta, offset);
@@ -434,9 +427,8 @@ std::string dump_index(Printer& out, const fs::path& path, std::FILE* file, uint
     }
     for (size_t i = 0; i + entry_size <= n; i += entry_size) {
       const uint8_t* p = chunk.data() + i;
-      const int64_t key = time_index ? static_cast<int64_t>(read_be(p, 8))
-                                     : static_cast<int64_t>(read_be(p + 4, 4));
-      const int64_t relative = static_cast<int32_t>(read_be(time_index ? p + 8 : p, 4));
+      const int64_t key = time_index ? load_be<int64_t>(p) : int64_t{load_be<uint32_t>(p + 4)};
+      const int64_t relative = load_be<int32_t>(time_index ? p + 8 : p);
       if (entries > 0 && key == 0 && relative == 0) {
         // The zeroed slots of an index preallocated while its segment was active.
         unused_bytes = size - (pos + i);

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "core/util/big_endian.h"
+
 using namespace kfk::record;
 
 namespace {
@@ -43,14 +45,6 @@ Bytes compressed(Compression c, const Bytes& in) {
   CodecResult r = compress(c, in);
   REQUIRE(r.ok());
   return r.data;
-}
-
-void put_be32(Bytes& out, uint32_t v) {
-  for (int i = 3; i >= 0; --i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
-}
-
-uint32_t get_be32(const uint8_t* p) {
-  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
 }
 
 }  // namespace
@@ -195,8 +189,8 @@ TEST_CASE("compression: snappy writes the xerial framing") {
   REQUIRE(packed.size() > 16);
   const uint8_t magic[8] = {0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0};
   CHECK(std::memcmp(packed.data(), magic, 8) == 0);
-  CHECK(get_be32(packed.data() + 8) == 1);   // version
-  CHECK(get_be32(packed.data() + 12) == 1);  // minimum compatible version
+  CHECK(kfk::load_be<uint32_t>(packed.data() + 8) == 1);   // version
+  CHECK(kfk::load_be<uint32_t>(packed.data() + 12) == 1);  // minimum compatible version
   CHECK(is_xerial_snappy(packed));
   // Blocks of 32 KiB input each, each a raw snappy block with a big-endian length.
   size_t pos = 16;
@@ -204,7 +198,7 @@ TEST_CASE("compression: snappy writes the xerial framing") {
   Bytes joined;
   while (pos < packed.size()) {
     REQUIRE(packed.size() - pos >= 4);
-    uint32_t n = get_be32(packed.data() + pos);
+    uint32_t n = kfk::load_be<uint32_t>(packed.data() + pos);
     pos += 4;
     REQUIRE(n <= packed.size() - pos);
     std::span<const uint8_t> block(packed.data() + pos, n);
@@ -223,12 +217,12 @@ TEST_CASE("compression: snappy reads xerial framing built by hand, and raw snapp
   Bytes in = compressible(10000, 9);
   SUBCASE("odd block sizes") {
     Bytes framed = {0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0};
-    put_be32(framed, 1);
-    put_be32(framed, 1);
+    kfk::append_be<uint32_t>(framed, 1);
+    kfk::append_be<uint32_t>(framed, 1);
     for (size_t pos = 0; pos < in.size(); pos += 3000) {
       Bytes block = snappy_compress_raw(
           std::span<const uint8_t>(in).subspan(pos, std::min<size_t>(3000, in.size() - pos)));
-      put_be32(framed, static_cast<uint32_t>(block.size()));
+      kfk::append_be<uint32_t>(framed, static_cast<uint32_t>(block.size()));
       framed.insert(framed.end(), block.begin(), block.end());
     }
     CodecResult r = decompress(Compression::snappy, framed, in.size());

@@ -17,6 +17,7 @@
 #include "core/protocol/reader.h"
 #include "core/protocol/writer.h"
 #include "core/record/record_batch.h"
+#include "core/util/big_endian.h"
 #include "server/fetch/fetch_response.h"
 #include "server/network/connection.h"
 #include "server/storage/file_io.h"
@@ -273,9 +274,7 @@ protocol::Bytes round_trip(Dispatcher& dispatcher) {
         co_await asio::async_write(client, asio::buffer(request), asio::use_awaitable);
         uint8_t prefix[4];
         co_await asio::async_read(client, asio::buffer(prefix), asio::use_awaitable);
-        const size_t size = (size_t{prefix[0]} << 24) | (size_t{prefix[1]} << 16) |
-                            (size_t{prefix[2]} << 8) | prefix[3];
-        body.resize(size);
+        body.resize(kfk::load_be<uint32_t>(prefix));
         co_await asio::async_read(client, asio::buffer(body), asio::use_awaitable);
         client.close();
       },

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "core/config/broker_config.h"
+#include "core/util/big_endian.h"
 #include "server/fetch/fetch_manager.h"
 #include "server/network/connection.h"
 
@@ -42,10 +43,6 @@ class EchoDispatcher : public Dispatcher {
  private:
   std::function<RequestOutcome(std::span<const uint8_t>)> make_;
 };
-
-uint32_t load_be32(const uint8_t* p) {
-  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
-}
 
 protocol::Bytes frame_of(uint8_t tag) {
   // A size prefix of 8, then 8 bytes starting with the tag.
@@ -162,7 +159,7 @@ TEST_CASE("connection: a response larger than the socket buffer arrives whole") 
         co_await pause.async_wait(asio::use_awaitable);
         uint8_t prefix[4];
         co_await asio::async_read(client, asio::buffer(prefix), asio::use_awaitable);
-        body.resize(load_be32(prefix));
+        body.resize(kfk::load_be<uint32_t>(prefix));
         co_await asio::async_read(client, asio::buffer(body), asio::use_awaitable);
         client.close();
         done = true;
@@ -201,7 +198,7 @@ TEST_CASE("connection: pipelined requests get their responses in order") {
         for (int i = 0; i < 5; ++i) {
           uint8_t prefix[4];
           co_await asio::async_read(client, asio::buffer(prefix), asio::use_awaitable);
-          protocol::Bytes body(load_be32(prefix));
+          protocol::Bytes body(kfk::load_be<uint32_t>(prefix));
           co_await asio::async_read(client, asio::buffer(body), asio::use_awaitable);
           CHECK(body.size() == 300 + body.front());
           order.push_back(body.front());

@@ -18,6 +18,7 @@
 #include <functional>
 
 #include "core/config/broker_config.h"
+#include "core/util/big_endian.h"
 #include "server/log_rate_limit.h"
 #include "server/network/connection.h"
 #include "server/network/connection_quotas.h"
@@ -50,10 +51,7 @@ class CallbackDispatcher : public Dispatcher {
 
 protocol::Bytes frame_of(uint8_t tag, size_t size) {
   protocol::Bytes f(4 + size, tag);
-  f[0] = static_cast<uint8_t>(size >> 24);
-  f[1] = static_cast<uint8_t>(size >> 16);
-  f[2] = static_cast<uint8_t>(size >> 8);
-  f[3] = static_cast<uint8_t>(size);
+  kfk::store_be<uint32_t>(f.data(), static_cast<uint32_t>(size));
   return f;
 }
 

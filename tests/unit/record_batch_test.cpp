@@ -13,6 +13,7 @@
 #include "core/record/control_record.h"
 #include "core/record/crc32c.h"
 #include "core/record/legacy_records.h"
+#include "core/util/big_endian.h"
 
 using namespace kfk::record;
 using kfk::protocol::ErrorCode;
@@ -96,18 +97,17 @@ DecodedRecords decode_ok(const Bytes& batch, size_t cap = size_t{64} << 20) {
 Bytes raw_batch(const Bytes& records, int32_t count, int32_t last_delta, uint16_t attrs = 0,
                 int64_t producer_id = -1) {
   Bytes b(kBatchHeaderSize, 0);
-  auto put = [&](size_t pos, uint64_t v, size_t n) {
-    for (size_t i = 0; i < n; ++i) b[pos + i] = static_cast<uint8_t>(v >> (8 * (n - 1 - i)));
-  };
   b.insert(b.end(), records.begin(), records.end());
-  put(batch_pos::batch_length, b.size() - kLogOverhead, 4);
+  uint8_t* h = b.data();
+  kfk::store_be<uint32_t>(h + batch_pos::batch_length,
+                          static_cast<uint32_t>(b.size() - kLogOverhead));
   b[batch_pos::magic] = 2;
-  put(batch_pos::attributes, attrs, 2);
-  put(batch_pos::last_offset_delta, static_cast<uint32_t>(last_delta), 4);
-  put(batch_pos::producer_id, static_cast<uint64_t>(producer_id), 8);
-  put(batch_pos::producer_epoch, 0xffff, 2);
-  put(batch_pos::base_sequence, 0xffffffff, 4);
-  put(batch_pos::records_count, static_cast<uint32_t>(count), 4);
+  kfk::store_be<uint16_t>(h + batch_pos::attributes, attrs);
+  kfk::store_be<int32_t>(h + batch_pos::last_offset_delta, last_delta);
+  kfk::store_be<int64_t>(h + batch_pos::producer_id, producer_id);
+  kfk::store_be<int16_t>(h + batch_pos::producer_epoch, -1);
+  kfk::store_be<int32_t>(h + batch_pos::base_sequence, -1);
+  kfk::store_be<int32_t>(h + batch_pos::records_count, count);
   MutableBatchView(b).update_crc();
   return b;
 }
@@ -133,7 +133,7 @@ BatchError decode_error(const Bytes& batch, bool verify_crc = true) {
 void set_legacy_crc(Bytes& entry) {
   auto crc =
       static_cast<uint32_t>(::crc32(0L, entry.data() + 16, static_cast<uInt>(entry.size() - 16)));
-  for (int i = 0; i < 4; ++i) entry[12 + i] = static_cast<uint8_t>(crc >> (24 - 8 * i));
+  kfk::store_be<uint32_t>(entry.data() + 12, crc);
 }
 
 Bytes read_file(const std::string& path) {
@@ -868,8 +868,7 @@ TEST_CASE("record batch: legacy v1 wrapper with LogAppendTime") {
       read_file(std::string(KFK_TEST_DATA_DIR) + "/golden/records/kafka-python-v1-gzip.bin");
   // Wrapper attributes at byte 17, timestamp at 18; the CRC covers magic onwards.
   set[17] |= 0x08;
-  for (int i = 0; i < 8; ++i)
-    set[18 + i] = static_cast<uint8_t>(int64_t{1800000000000} >> (56 - 8 * i));
+  kfk::store_be<int64_t>(set.data() + 18, 1800000000000);
   set_legacy_crc(set);
   DecodedRecords d;
   REQUIRE(decode_legacy_records(BatchView(set), d).ok());

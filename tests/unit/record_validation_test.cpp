@@ -10,6 +10,7 @@
 #include "core/record/record_batch.h"
 #include "core/record/record_scanner.h"
 #include "core/record/stream_decompressor.h"
+#include "core/util/big_endian.h"
 
 using namespace kfk::record;
 using kfk::protocol::ErrorCode;
@@ -73,15 +74,14 @@ Bytes batch_of(const Bytes& records, int32_t count, int32_t last_delta,
   Bytes b = build_batch(o, {});  // a valid empty header to patch
   b.resize(kBatchHeaderSize);
   b.insert(b.end(), section.begin(), section.end());
-  const auto put = [&](size_t pos, uint64_t v, size_t n) {
-    for (size_t i = 0; i < n; ++i) b[pos + i] = static_cast<uint8_t>(v >> (8 * (n - 1 - i)));
-  };
-  put(batch_pos::batch_length, b.size() - kLogOverhead, 4);
-  put(batch_pos::attributes, static_cast<uint16_t>(codec), 2);
-  put(batch_pos::last_offset_delta, static_cast<uint32_t>(last_delta), 4);
-  put(batch_pos::base_timestamp, 1000, 8);
-  put(batch_pos::max_timestamp, 1000, 8);
-  put(batch_pos::records_count, static_cast<uint32_t>(count), 4);
+  uint8_t* h = b.data();
+  kfk::store_be<uint32_t>(h + batch_pos::batch_length,
+                          static_cast<uint32_t>(b.size() - kLogOverhead));
+  kfk::store_be<uint16_t>(h + batch_pos::attributes, static_cast<uint16_t>(codec));
+  kfk::store_be<uint32_t>(h + batch_pos::last_offset_delta, static_cast<uint32_t>(last_delta));
+  kfk::store_be<int64_t>(h + batch_pos::base_timestamp, 1000);
+  kfk::store_be<int64_t>(h + batch_pos::max_timestamp, 1000);
+  kfk::store_be<uint32_t>(h + batch_pos::records_count, static_cast<uint32_t>(count));
   MutableBatchView(b).update_crc();
   return b;
 }
@@ -309,8 +309,8 @@ TEST_CASE("record validation: garbage under each codec is CORRUPT_MESSAGE") {
     cut_batch.resize(kBatchHeaderSize);
     cut_batch.insert(cut_batch.end(), cut.begin() + kBatchHeaderSize, cut.end());
     cut_batch[batch_pos::attributes + 1] = static_cast<uint8_t>(c);
-    cut_batch[batch_pos::batch_length + 2] = static_cast<uint8_t>((cut_batch.size() - 12) >> 8);
-    cut_batch[batch_pos::batch_length + 3] = static_cast<uint8_t>(cut_batch.size() - 12);
+    kfk::store_be<uint32_t>(cut_batch.data() + batch_pos::batch_length,
+                            static_cast<uint32_t>(cut_batch.size() - 12));
     MutableBatchView(cut_batch).update_crc();
     CHECK(scan(cut_batch).kafka_error_code() == ErrorCode::corrupt_message);
   }
@@ -360,9 +360,8 @@ TEST_CASE("record validation: a 1 GiB zstd bomb is refused within a fixed amount
     b.resize(kBatchHeaderSize);
     (void)prefix;
     b.insert(b.end(), section.begin(), section.end());
-    const size_t len = b.size() - kLogOverhead;
-    for (size_t i = 0; i < 4; ++i)
-      b[batch_pos::batch_length + i] = static_cast<uint8_t>(len >> (8 * (3 - i)));
+    kfk::store_be<uint32_t>(b.data() + batch_pos::batch_length,
+                            static_cast<uint32_t>(b.size() - kLogOverhead));
     b[batch_pos::attributes + 1] = static_cast<uint8_t>(Compression::zstd);
     MutableBatchView(b).update_crc();
     return b;

@@ -6,6 +6,7 @@
 #include <map>
 #include <random>
 
+#include "core/util/big_endian.h"
 #include "server/storage/offset_index.h"
 #include "server/storage/time_index.h"
 #include "storage_test_support.h"
@@ -129,7 +130,7 @@ TEST_CASE("storage: index entries stored through the mapping are in the file wit
     in.seekg(static_cast<std::streamoff>(i * 8));
     uint8_t e[8] = {};
     in.read(reinterpret_cast<char*>(e), 8);
-    return OffsetPosition{load_be32(e), load_be32(e + 4)};
+    return OffsetPosition{kfk::load_be<uint32_t>(e), kfk::load_be<uint32_t>(e + 4)};
   };
   CHECK(file_length(path) == kMax);
   CHECK(read_entry(0) == OffsetPosition{1, 10});

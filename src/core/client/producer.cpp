@@ -12,6 +12,7 @@
 #include "core/protocol/errors.h"
 #include "core/protocol/messages/init_producer_id.h"
 #include "core/protocol/messages/produce.h"
+#include "core/util/big_endian.h"
 
 namespace kfk::client {
 
@@ -111,15 +112,10 @@ struct Producer::Impl {
     int32_t& next = next_sequence[batch.tp];
     batch.producer_id = producer_id;
     batch.base_sequence = next;
-    auto* p = batch.bytes.data();
-    auto put = [p](size_t at, uint64_t value, int bytes) {
-      for (int i = 0; i < bytes; ++i) {
-        p[at + static_cast<size_t>(i)] = static_cast<uint8_t>(value >> (8 * (bytes - 1 - i)));
-      }
-    };
-    put(record::batch_pos::producer_id, static_cast<uint64_t>(producer_id), 8);
-    put(record::batch_pos::producer_epoch, static_cast<uint16_t>(producer_epoch), 2);
-    put(record::batch_pos::base_sequence, static_cast<uint32_t>(next), 4);
+    uint8_t* p = batch.bytes.data();
+    store_be<int64_t>(p + record::batch_pos::producer_id, producer_id);
+    store_be<int16_t>(p + record::batch_pos::producer_epoch, producer_epoch);
+    store_be<int32_t>(p + record::batch_pos::base_sequence, next);
     record::MutableBatchView(batch.bytes).update_crc();
     // Sequences wrap from INT32_MAX to 0, as in Kafka.
     const int64_t after = int64_t{next} + static_cast<int64_t>(batch.record_ids.size());

@@ -18,6 +18,7 @@
 #include "core/protocol/messages/api_versions.h"
 #include "core/protocol/reader.h"
 #include "core/protocol/writer.h"
+#include "core/util/big_endian.h"
 
 namespace kfk::net {
 
@@ -31,10 +32,6 @@ IoContext::IoContext() : impl_(std::make_unique<Impl>()) {}
 IoContext::~IoContext() = default;
 
 namespace {
-
-uint32_t load_be32(const uint8_t* p) {
-  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
-}
 
 // Runs `io` until `done` turns true or the deadline passes; on a timeout calls `cancel` and
 // keeps running until `done` (the cancelled handler still has to run, it refers to locals).
@@ -131,7 +128,7 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
                : fmt::format("connection to {} lost while receiving: {}", address, ec.message()));
       return;
     }
-    const auto size = static_cast<int32_t>(load_be32(size_buf.data()));
+    const auto size = load_be<int32_t>(size_buf.data());
     if (size < 4 || size > options.max_response_bytes) {
       reading = false;
       fail(NetErrorKind::protocol,
@@ -152,7 +149,7 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
            fmt::format("connection to {} lost while receiving: {}", address, ec.message()));
       return;
     }
-    const auto correlation = static_cast<int32_t>(load_be32(frame.data()));
+    const auto correlation = load_be<int32_t>(frame.data());
     const auto it = pending.find(correlation);
     if (it == pending.end()) {
       fail(NetErrorKind::protocol,

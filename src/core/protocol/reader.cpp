@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include "core/util/big_endian.h"
+
 namespace kfk::protocol {
 
 std::string_view to_string(DecodeErrorKind kind) {
@@ -52,14 +54,6 @@ bool Reader::need(size_t n, const char* field) {
   return true;
 }
 
-namespace {
-uint64_t load_be(const uint8_t* p, int n) {
-  uint64_t v = 0;
-  for (int i = 0; i < n; ++i) v = (v << 8) | p[i];
-  return v;
-}
-}  // namespace
-
 int8_t Reader::read_int8(const char* field) {
   if (!need(1, field)) return 0;
   return static_cast<int8_t>(data_[pos_++]);
@@ -69,7 +63,7 @@ int16_t Reader::read_int16(const char* field) { return static_cast<int16_t>(read
 
 uint16_t Reader::read_uint16(const char* field) {
   if (!need(2, field)) return 0;
-  auto v = static_cast<uint16_t>(load_be(&data_[pos_], 2));
+  auto v = load_be<uint16_t>(&data_[pos_]);
   pos_ += 2;
   return v;
 }
@@ -78,14 +72,14 @@ int32_t Reader::read_int32(const char* field) { return static_cast<int32_t>(read
 
 uint32_t Reader::read_uint32(const char* field) {
   if (!need(4, field)) return 0;
-  auto v = static_cast<uint32_t>(load_be(&data_[pos_], 4));
+  auto v = load_be<uint32_t>(&data_[pos_]);
   pos_ += 4;
   return v;
 }
 
 int64_t Reader::read_int64(const char* field) {
   if (!need(8, field)) return 0;
-  auto v = static_cast<int64_t>(load_be(&data_[pos_], 8));
+  auto v = load_be<int64_t>(&data_[pos_]);
   pos_ += 8;
   return v;
 }

@@ -23,19 +23,10 @@ size_t varlong_size(int64_t value) {
   return uvarint_size((v << 1) ^ static_cast<uint64_t>(value >> 63));
 }
 
-void Writer::write_be(uint64_t v, int n) {
-  size_t at = buf_.size();
-  buf_.resize(at + static_cast<size_t>(n));
-  for (int i = n - 1; i >= 0; --i) {
-    buf_[at + static_cast<size_t>(i)] = static_cast<uint8_t>(v);
-    v >>= 8;
-  }
-}
-
 void Writer::write_float64(double v) {
   uint64_t bits;
   std::memcpy(&bits, &v, sizeof bits);
-  write_be(bits, 8);
+  append_be<uint64_t>(buf_, bits);
 }
 
 void Writer::write_uvarint(uint64_t v) {
@@ -100,14 +91,6 @@ void Writer::write_compact_bytes(std::span<const uint8_t> v) {
 void Writer::write_compact_nullable_bytes(const std::optional<Bytes>& v) {
   if (!v) return write_uvarint(0);
   write_compact_bytes(*v);
-}
-
-void Writer::patch_int32(size_t pos, int32_t v) {
-  auto u = static_cast<uint32_t>(v);
-  buf_[pos] = static_cast<uint8_t>(u >> 24);
-  buf_[pos + 1] = static_cast<uint8_t>(u >> 16);
-  buf_[pos + 2] = static_cast<uint8_t>(u >> 8);
-  buf_[pos + 3] = static_cast<uint8_t>(u);
 }
 
 }  // namespace kfk::protocol

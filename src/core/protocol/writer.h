@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "core/protocol/types.h"
+#include "core/util/big_endian.h"
 
 namespace kfk::protocol {
 
@@ -28,11 +29,11 @@ class Writer {
   uint8_t* data() { return buf_.data(); }
 
   void write_int8(int8_t v) { buf_.push_back(static_cast<uint8_t>(v)); }
-  void write_int16(int16_t v) { write_be(static_cast<uint16_t>(v), 2); }
-  void write_uint16(uint16_t v) { write_be(v, 2); }
-  void write_int32(int32_t v) { write_be(static_cast<uint32_t>(v), 4); }
-  void write_uint32(uint32_t v) { write_be(v, 4); }
-  void write_int64(int64_t v) { write_be(static_cast<uint64_t>(v), 8); }
+  void write_int16(int16_t v) { append_be<int16_t>(buf_, v); }
+  void write_uint16(uint16_t v) { append_be<uint16_t>(buf_, v); }
+  void write_int32(int32_t v) { append_be<int32_t>(buf_, v); }
+  void write_uint32(uint32_t v) { append_be<uint32_t>(buf_, v); }
+  void write_int64(int64_t v) { append_be<int64_t>(buf_, v); }
   void write_float64(double v);
   void write_bool(bool v) { buf_.push_back(v ? 1 : 0); }
   void write_uuid(const Uuid& v) { write_raw(v.bytes); }
@@ -57,10 +58,9 @@ class Writer {
   void write_raw(std::span<const uint8_t> v) { buf_.insert(buf_.end(), v.begin(), v.end()); }
 
   // Overwrites 4 bytes at `pos` with a big-endian int32 (length prefixes written afterwards).
-  void patch_int32(size_t pos, int32_t v);
+  void patch_int32(size_t pos, int32_t v) { store_be<int32_t>(buf_.data() + pos, v); }
 
  private:
-  void write_be(uint64_t v, int n);
   Bytes buf_;
 };
 

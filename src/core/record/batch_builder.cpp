@@ -4,6 +4,7 @@
 #include "core/protocol/writer.h"
 #include "core/record/crc32c.h"
 #include "core/record/record_batch.h"
+#include "core/util/big_endian.h"
 
 namespace kfk::record {
 
@@ -40,10 +41,6 @@ void write_body(W& w, int64_t timestamp_delta, int32_t offset_delta, const Nulla
 constexpr size_t kMaxFieldSize = static_cast<size_t>(std::numeric_limits<int32_t>::max());
 
 bool fits(const NullableBytes& b) { return !b || b->size() <= kMaxFieldSize; }
-
-void put_be(Bytes& b, size_t pos, uint64_t v, size_t n) {
-  for (size_t i = 0; i < n; ++i) b[pos + i] = static_cast<uint8_t>(v >> (8 * (n - 1 - i)));
-}
 
 }  // namespace
 
@@ -141,21 +138,21 @@ Bytes BatchBuilder::build() const {
       log_append ? options_.log_append_time : (count_ > 0 ? max_timestamp_ : kNoTimestamp);
   int32_t last_delta = count_ > 0 ? last_offset_delta_ : 0;
 
-  put_be(out, batch_pos::base_offset, static_cast<uint64_t>(options_.base_offset), 8);
-  put_be(out, batch_pos::batch_length, out.size() - kLogOverhead, 4);
-  put_be(out, batch_pos::partition_leader_epoch,
-         static_cast<uint32_t>(options_.partition_leader_epoch), 4);
-  out[batch_pos::magic] = static_cast<uint8_t>(kMagicV2);
-  put_be(out, batch_pos::attributes, attrs, 2);
-  put_be(out, batch_pos::last_offset_delta, static_cast<uint32_t>(last_delta), 4);
-  put_be(out, batch_pos::base_timestamp, static_cast<uint64_t>(base_ts), 8);
-  put_be(out, batch_pos::max_timestamp, static_cast<uint64_t>(max_ts), 8);
-  put_be(out, batch_pos::producer_id, static_cast<uint64_t>(options_.producer_id), 8);
-  put_be(out, batch_pos::producer_epoch, static_cast<uint16_t>(options_.producer_epoch), 2);
-  put_be(out, batch_pos::base_sequence, static_cast<uint32_t>(options_.base_sequence), 4);
-  put_be(out, batch_pos::records_count, static_cast<uint32_t>(count_), 4);
-  put_be(out, batch_pos::crc, crc32c(std::span<const uint8_t>(out).subspan(batch_pos::attributes)),
-         4);
+  uint8_t* b = out.data();
+  store_be<int64_t>(b + batch_pos::base_offset, options_.base_offset);
+  store_be<uint32_t>(b + batch_pos::batch_length, static_cast<uint32_t>(out.size() - kLogOverhead));
+  store_be<int32_t>(b + batch_pos::partition_leader_epoch, options_.partition_leader_epoch);
+  b[batch_pos::magic] = static_cast<uint8_t>(kMagicV2);
+  store_be<uint16_t>(b + batch_pos::attributes, attrs);
+  store_be<int32_t>(b + batch_pos::last_offset_delta, last_delta);
+  store_be<int64_t>(b + batch_pos::base_timestamp, base_ts);
+  store_be<int64_t>(b + batch_pos::max_timestamp, max_ts);
+  store_be<int64_t>(b + batch_pos::producer_id, options_.producer_id);
+  store_be<int16_t>(b + batch_pos::producer_epoch, options_.producer_epoch);
+  store_be<int32_t>(b + batch_pos::base_sequence, options_.base_sequence);
+  store_be<int32_t>(b + batch_pos::records_count, count_);
+  store_be<uint32_t>(b + batch_pos::crc,
+                     crc32c(std::span<const uint8_t>(out).subspan(batch_pos::attributes)));
   return out;
 }
 

@@ -3,6 +3,7 @@
 
 #include "core/record/crc32c.h"
 #include "core/record/record_batch.h"
+#include "core/util/big_endian.h"
 
 namespace kfk::record {
 
@@ -73,15 +74,10 @@ protocol::ErrorCode BatchError::kafka_error_code() const {
 
 namespace {
 
-uint64_t load_be(std::span<const uint8_t> b, size_t pos, size_t n) {
-  if (b.size() < pos + n) return 0;
-  uint64_t v = 0;
-  for (size_t i = 0; i < n; ++i) v = (v << 8) | b[pos + i];
-  return v;
-}
-
-void store_be(std::span<uint8_t> b, size_t pos, uint64_t v, size_t n) {
-  for (size_t i = 0; i < n; ++i) b[pos + i] = static_cast<uint8_t>(v >> (8 * (n - 1 - i)));
+// A header field, or 0 when the view is too short to hold it.
+template <BigEndianInt T>
+T header_field(std::span<const uint8_t> b, size_t pos) {
+  return b.size() < pos + sizeof(T) ? T{0} : load_be<T>(b.data() + pos);
 }
 
 BatchError make_error(BatchErrorKind kind, const char* field, std::string detail = {}) {
@@ -95,43 +91,41 @@ BatchError make_error(BatchErrorKind kind, const char* field, std::string detail
 }  // namespace
 
 int64_t BatchView::base_offset() const {
-  return static_cast<int64_t>(load_be(bytes_, batch_pos::base_offset, 8));
+  return header_field<int64_t>(bytes_, batch_pos::base_offset);
 }
 int32_t BatchView::batch_length() const {
-  return static_cast<int32_t>(load_be(bytes_, batch_pos::batch_length, 4));
+  return header_field<int32_t>(bytes_, batch_pos::batch_length);
 }
 int32_t BatchView::partition_leader_epoch() const {
-  return static_cast<int32_t>(load_be(bytes_, batch_pos::partition_leader_epoch, 4));
+  return header_field<int32_t>(bytes_, batch_pos::partition_leader_epoch);
 }
 int8_t BatchView::magic() const {
-  return static_cast<int8_t>(load_be(bytes_, batch_pos::magic, 1));
+  return bytes_.size() > batch_pos::magic ? static_cast<int8_t>(bytes_[batch_pos::magic]) : 0;
 }
-uint32_t BatchView::crc() const {
-  return static_cast<uint32_t>(load_be(bytes_, batch_pos::crc, 4));
-}
+uint32_t BatchView::crc() const { return header_field<uint32_t>(bytes_, batch_pos::crc); }
 uint16_t BatchView::attributes() const {
-  return static_cast<uint16_t>(load_be(bytes_, batch_pos::attributes, 2));
+  return header_field<uint16_t>(bytes_, batch_pos::attributes);
 }
 int32_t BatchView::last_offset_delta() const {
-  return static_cast<int32_t>(load_be(bytes_, batch_pos::last_offset_delta, 4));
+  return header_field<int32_t>(bytes_, batch_pos::last_offset_delta);
 }
 int64_t BatchView::base_timestamp() const {
-  return static_cast<int64_t>(load_be(bytes_, batch_pos::base_timestamp, 8));
+  return header_field<int64_t>(bytes_, batch_pos::base_timestamp);
 }
 int64_t BatchView::max_timestamp() const {
-  return static_cast<int64_t>(load_be(bytes_, batch_pos::max_timestamp, 8));
+  return header_field<int64_t>(bytes_, batch_pos::max_timestamp);
 }
 int64_t BatchView::producer_id() const {
-  return static_cast<int64_t>(load_be(bytes_, batch_pos::producer_id, 8));
+  return header_field<int64_t>(bytes_, batch_pos::producer_id);
 }
 int16_t BatchView::producer_epoch() const {
-  return static_cast<int16_t>(load_be(bytes_, batch_pos::producer_epoch, 2));
+  return header_field<int16_t>(bytes_, batch_pos::producer_epoch);
 }
 int32_t BatchView::base_sequence() const {
-  return static_cast<int32_t>(load_be(bytes_, batch_pos::base_sequence, 4));
+  return header_field<int32_t>(bytes_, batch_pos::base_sequence);
 }
 int32_t BatchView::records_count() const {
-  return static_cast<int32_t>(load_be(bytes_, batch_pos::records_count, 4));
+  return header_field<int32_t>(bytes_, batch_pos::records_count);
 }
 
 Compression BatchView::compression() const {
@@ -236,7 +230,7 @@ BatchError BatchView::validate(const ValidateOptions& options) const {
 
 bool MutableBatchView::set_base_offset(int64_t base_offset) {
   if (bytes_.size() < kBatchHeaderSize) return false;
-  store_be(bytes_, batch_pos::base_offset, static_cast<uint64_t>(base_offset), 8);
+  store_be<int64_t>(bytes_.data() + batch_pos::base_offset, base_offset);
   return true;
 }
 
@@ -247,7 +241,7 @@ bool MutableBatchView::set_last_offset(int64_t last_offset) {
 
 bool MutableBatchView::set_partition_leader_epoch(int32_t epoch) {
   if (bytes_.size() < kBatchHeaderSize) return false;
-  store_be(bytes_, batch_pos::partition_leader_epoch, static_cast<uint32_t>(epoch), 4);
+  store_be<int32_t>(bytes_.data() + batch_pos::partition_leader_epoch, epoch);
   return true;
 }
 
@@ -260,14 +254,14 @@ bool MutableBatchView::set_max_timestamp(TimestampType type, int64_t max_timesta
     attrs |= batch_attr::log_append_time;
   else
     attrs &= static_cast<uint16_t>(~batch_attr::log_append_time);
-  store_be(bytes_, batch_pos::attributes, attrs, 2);
-  store_be(bytes_, batch_pos::max_timestamp, static_cast<uint64_t>(max_timestamp), 8);
+  store_be<uint16_t>(bytes_.data() + batch_pos::attributes, attrs);
+  store_be<int64_t>(bytes_.data() + batch_pos::max_timestamp, max_timestamp);
   return update_crc();
 }
 
 bool MutableBatchView::update_crc() {
   if (bytes_.size() < kBatchHeaderSize) return false;
-  store_be(bytes_, batch_pos::crc, view().compute_crc(), 4);
+  store_be<uint32_t>(bytes_.data() + batch_pos::crc, view().compute_crc());
   return true;
 }
 

@@ -10,6 +10,8 @@
 #include <cstring>
 #include <memory>
 
+#include "core/util/big_endian.h"
+
 namespace kfk::record {
 
 std::string_view to_string(Compression codec) {
@@ -200,17 +202,6 @@ CodecResult gzip_decompress(std::span<const uint8_t> in, size_t max_output) {
 constexpr uint8_t kXerialMagic[8] = {0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0};
 constexpr size_t kXerialHeaderSize = 16;
 
-void put_be32(Bytes& out, uint32_t v) {
-  out.push_back(static_cast<uint8_t>(v >> 24));
-  out.push_back(static_cast<uint8_t>(v >> 16));
-  out.push_back(static_cast<uint8_t>(v >> 8));
-  out.push_back(static_cast<uint8_t>(v));
-}
-
-uint32_t get_be32(const uint8_t* p) {
-  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
-}
-
 void append_raw_snappy(Bytes& out, std::span<const uint8_t> in) {
   size_t start = out.size();
   out.resize(start + snappy::MaxCompressedLength(in.size()));
@@ -257,7 +248,7 @@ CodecResult snappy_decompress(std::span<const uint8_t> in, size_t max_output) {
     }
     if (in.size() - pos < 4)
       return failure(CodecError::corrupt, "truncated xerial snappy block length");
-    uint32_t n = get_be32(in.data() + pos);
+    uint32_t n = load_be<uint32_t>(in.data() + pos);
     pos += 4;
     if (n > in.size() - pos) return failure(CodecError::corrupt, "truncated xerial snappy block");
     CodecError e = raw_snappy_append(in.subspan(pos, n), out, max_output);
@@ -393,17 +384,13 @@ Bytes snappy_compress_raw(std::span<const uint8_t> input) {
 Bytes snappy_compress_xerial(std::span<const uint8_t> input, size_t block_size) {
   if (block_size == 0) block_size = kXerialBlockSize;
   Bytes out(kXerialMagic, kXerialMagic + sizeof kXerialMagic);
-  put_be32(out, 1);  // version
-  put_be32(out, 1);  // minimum compatible version
+  append_be<uint32_t>(out, 1);  // version
+  append_be<uint32_t>(out, 1);  // minimum compatible version
   for (size_t pos = 0; pos < input.size(); pos += block_size) {
     size_t len_pos = out.size();
-    put_be32(out, 0);
+    append_be<uint32_t>(out, 0);
     append_raw_snappy(out, input.subspan(pos, std::min(block_size, input.size() - pos)));
-    auto n = static_cast<uint32_t>(out.size() - len_pos - 4);
-    out[len_pos] = static_cast<uint8_t>(n >> 24);
-    out[len_pos + 1] = static_cast<uint8_t>(n >> 16);
-    out[len_pos + 2] = static_cast<uint8_t>(n >> 8);
-    out[len_pos + 3] = static_cast<uint8_t>(n);
+    store_be<uint32_t>(out.data() + len_pos, static_cast<uint32_t>(out.size() - len_pos - 4));
   }
   return out;
 }

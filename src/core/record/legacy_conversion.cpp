@@ -9,6 +9,7 @@
 
 #include "core/record/legacy_lz4.h"
 #include "core/record/legacy_records.h"
+#include "core/util/big_endian.h"
 
 namespace kfk::record {
 
@@ -27,21 +28,12 @@ BatchError make_error(BatchErrorKind kind, const char* field, std::string detail
   return e;
 }
 
-void put_be(Bytes& out, uint64_t v, int bytes) {
-  for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
-}
-
-void set_be32(Bytes& out, size_t pos, uint32_t v) {
-  for (int i = 0; i < 4; ++i)
-    out[pos + static_cast<size_t>(i)] = static_cast<uint8_t>(v >> (24 - 8 * i));
-}
-
 void put_bytes32(Bytes& out, NullableBytes b) {
   if (!b) {
-    put_be(out, 0xFFFFFFFFU, 4);
+    append_be<int32_t>(out, -1);
     return;
   }
-  put_be(out, static_cast<uint32_t>(b->size()), 4);
+  append_be<uint32_t>(out, static_cast<uint32_t>(b->size()));
   out.insert(out.end(), b->begin(), b->end());
 }
 
@@ -50,19 +42,20 @@ void put_bytes32(Bytes& out, NullableBytes b) {
 void append_legacy_entry(Bytes& out, int8_t magic, int64_t offset, uint8_t attributes,
                          int64_t timestamp, NullableBytes key, NullableBytes value) {
   const size_t start = out.size();
-  put_be(out, static_cast<uint64_t>(offset), 8);
-  put_be(out, 0, 4);  // size, set below
-  put_be(out, 0, 4);  // crc, set below
+  append_be<int64_t>(out, offset);
+  append_be<uint32_t>(out, 0);  // size, set below
+  append_be<uint32_t>(out, 0);  // crc, set below
   out.push_back(static_cast<uint8_t>(magic));
   out.push_back(attributes);
-  if (magic == kMagicV1) put_be(out, static_cast<uint64_t>(timestamp), 8);
+  if (magic == kMagicV1) append_be<int64_t>(out, timestamp);
   put_bytes32(out, key);
   put_bytes32(out, value);
-  set_be32(out, start + 8, static_cast<uint32_t>(out.size() - start - kLogOverhead));
+  store_be<uint32_t>(out.data() + start + 8,
+                     static_cast<uint32_t>(out.size() - start - kLogOverhead));
   const size_t covered = start + kLegacyCrcPos + 4;
   const auto crc = ::crc32(::crc32(0L, nullptr, 0), out.data() + covered,
                            static_cast<uInt>(out.size() - covered));
-  set_be32(out, start + kLegacyCrcPos, static_cast<uint32_t>(crc));
+  store_be<uint32_t>(out.data() + start + kLegacyCrcPos, static_cast<uint32_t>(crc));
 }
 
 bool is_legacy_message_set(std::span<const uint8_t> bytes) {

@@ -9,6 +9,8 @@
 #include <climits>
 #include <cstring>
 
+#include "core/util/big_endian.h"
+
 namespace kfk::record {
 
 namespace {
@@ -19,10 +21,6 @@ constexpr size_t kXerialHeaderSize = 16;
 // A larger snappy block buffer is released when the next stream starts.
 constexpr size_t kKeptBlockBytes = size_t{1} << 20;
 constexpr size_t kKeptZstdContextBytes = size_t{8} << 20;
-
-uint32_t get_be32(const uint8_t* p) {
-  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
-}
 
 }  // namespace
 
@@ -239,7 +237,7 @@ bool StreamDecompressor::next_snappy_block() {
     if (pos_ == input_.size()) return false;
     if (input_.size() - pos_ < 4)
       return fail(CodecError::corrupt, "truncated xerial snappy block length"), false;
-    const uint32_t n = get_be32(input_.data() + pos_);
+    const uint32_t n = load_be<uint32_t>(input_.data() + pos_);
     pos_ += 4;
     if (n > input_.size() - pos_)
       return fail(CodecError::corrupt, "truncated xerial snappy block"), false;

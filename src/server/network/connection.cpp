@@ -20,6 +20,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/util/big_endian.h"
 #include "server/log_rate_limit.h"
 #include "server/network/connection_quotas.h"
 #include "server/network/request_memory_pool.h"
@@ -28,14 +29,6 @@ namespace kfk::server {
 
 namespace {
 constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
-
-uint32_t load_be32(const uint8_t* p) {
-  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
-}
-
-void store_be(uint8_t* p, uint64_t v, int n) {
-  for (int i = n - 1; i >= 0; --i, v >>= 8) p[i] = static_cast<uint8_t>(v);
-}
 
 // Responses up to this size are assembled in memory (pread of the file regions) and sent with
 // one write: for small fetches that is 2 system calls instead of the 5 of cork, write,
@@ -99,7 +92,7 @@ protocol::Bytes partial_batch_filler(uint64_t missing) {
   // batchLength of at least 49 (librdkafka refuses less than a v2 header) and more than the
   // bytes left, a leader epoch of 0 and magic 2 (the Java client checks the magic byte).
   const uint64_t length = std::max<uint64_t>(49, missing - 11);
-  store_be(out.data() + 8, std::min<uint64_t>(length, INT32_MAX), 4);
+  store_be<uint32_t>(out.data() + 8, static_cast<uint32_t>(std::min<uint64_t>(length, INT32_MAX)));
   if (missing > 16) out[16] = 2;
   return out;
 }
@@ -314,7 +307,7 @@ asio::awaitable<bool> Connection::send_splice(const ResponseSplice& splice) {
 asio::awaitable<bool> Connection::write_response(const RequestOutcome& outcome) {
   const uint64_t total = outcome.total_size();
   std::array<uint8_t, 4> prefix;
-  store_be(prefix.data(), total, 4);
+  store_be<uint32_t>(prefix.data(), static_cast<uint32_t>(total));
   if (outcome.splices.empty()) {
     const std::array<asio::const_buffer, 2> buffers{asio::buffer(prefix),
                                                     asio::buffer(outcome.response)};
@@ -408,7 +401,7 @@ asio::awaitable<void> Connection::serve() {
   for (;;) {
     enter(in_end_ > in_begin_ ? Phase::reading : Phase::waiting);
     if (!co_await fill(4)) break;  // closed by the peer, stop() or the watchdog
-    const auto size = static_cast<int32_t>(load_be32(in_.data() + in_begin_));
+    const auto size = load_be<int32_t>(in_.data() + in_begin_);
     if (size < 8 || size > limits_.max_request_bytes) {
       // Too large for socket.request.max.bytes, or too small for any request header.
       warn_limited(fmt::format("{} request size", peer_host(info_.peer)),

@@ -89,7 +89,6 @@ class IndexFile {
   bool pwrite_entries_ = false;
 };
 
-// Big-endian helpers for the index entries.
 // The number of leading entries of [0, n) for which `holds(i)` is true, where `holds` is true
 // up to some entry and false after it (index entries are sorted): a binary search.
 template <class Holds>
@@ -103,23 +102,6 @@ size_t count_leading(size_t n, Holds&& holds) {
       hi = mid;
   }
   return lo;
-}
-
-inline uint32_t load_be32(const uint8_t* p) {
-  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
-}
-inline uint64_t load_be64(const uint8_t* p) {
-  return (uint64_t{load_be32(p)} << 32) | load_be32(p + 4);
-}
-inline void store_be32(uint8_t* p, uint32_t v) {
-  p[0] = static_cast<uint8_t>(v >> 24);
-  p[1] = static_cast<uint8_t>(v >> 16);
-  p[2] = static_cast<uint8_t>(v >> 8);
-  p[3] = static_cast<uint8_t>(v);
-}
-inline void store_be64(uint8_t* p, uint64_t v) {
-  store_be32(p, static_cast<uint32_t>(v >> 32));
-  store_be32(p + 4, static_cast<uint32_t>(v));
 }
 
 }  // namespace kfk::storage

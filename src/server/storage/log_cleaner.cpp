@@ -12,7 +12,7 @@
 #include "core/protocol/reader.h"
 #include "core/record/compression.h"
 #include "core/record/record_batch.h"
-#include "server/storage/index_file.h"
+#include "core/util/big_endian.h"
 #include "server/storage/key_offset_map.h"
 #include "server/storage/log_scanner.h"
 
@@ -78,14 +78,13 @@ void append_batch(std::vector<uint8_t>& out, const record::BatchView& original,
   out.insert(out.end(), records.begin(), records.end());
   uint8_t* b = out.data() + start;
   const size_t size = out.size() - start;
-  store_be32(b + record::batch_pos::batch_length,
-             static_cast<uint32_t>(size - record::kLogOverhead));
+  store_be<uint32_t>(b + record::batch_pos::batch_length,
+                     static_cast<uint32_t>(size - record::kLogOverhead));
   const uint16_t attrs = static_cast<uint16_t>(
       (original.attributes() & ~record::batch_attr::codec_mask) | static_cast<uint16_t>(codec));
-  b[record::batch_pos::attributes] = static_cast<uint8_t>(attrs >> 8);
-  b[record::batch_pos::attributes + 1] = static_cast<uint8_t>(attrs);
-  store_be64(b + record::batch_pos::max_timestamp, static_cast<uint64_t>(max_timestamp));
-  store_be32(b + record::batch_pos::records_count, static_cast<uint32_t>(count));
+  store_be<uint16_t>(b + record::batch_pos::attributes, attrs);
+  store_be<int64_t>(b + record::batch_pos::max_timestamp, max_timestamp);
+  store_be<int32_t>(b + record::batch_pos::records_count, count);
   record::MutableBatchView(std::span(b, size)).update_crc();
 }
 

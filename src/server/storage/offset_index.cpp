@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "core/util/big_endian.h"
+
 namespace kfk::storage {
 
 OffsetIndex::OffsetIndex(std::filesystem::path path, int64_t base_offset)
@@ -10,7 +12,7 @@ OffsetIndex::OffsetIndex(std::filesystem::path path, int64_t base_offset)
 
 OffsetPosition OffsetIndex::entry(size_t i) const {
   const uint8_t* p = file_.entry(i);
-  return {base_offset_ + static_cast<int32_t>(load_be32(p)), load_be32(p + 4)};
+  return {base_offset_ + load_be<int32_t>(p), load_be<uint32_t>(p + 4)};
 }
 
 std::optional<OffsetPosition> OffsetIndex::last_entry() const {
@@ -47,8 +49,8 @@ StorageError OffsetIndex::append(int64_t offset, uint32_t position) {
         fmt::format("{}: entry ({}, {}) does not follow the last entry ({}, {})",
                     file_.path().string(), offset, position, last->offset, last->position));
   uint8_t e[kEntrySize];
-  store_be32(e, static_cast<uint32_t>(relative));
-  store_be32(e + 4, position);
+  store_be<uint32_t>(e, static_cast<uint32_t>(relative));
+  store_be<uint32_t>(e + 4, position);
   return file_.push(e);
 }
 

@@ -3,8 +3,8 @@
 #include <fmt/format.h>
 
 #include "core/record/crc32c.h"
+#include "core/util/big_endian.h"
 #include "server/storage/file_io.h"
-#include "server/storage/index_file.h"
 
 namespace kfk::storage {
 
@@ -16,42 +16,28 @@ constexpr size_t kEntrySize = 46;
 // Snapshots hold one entry per live producer; this bounds what a damaged length can ask for.
 constexpr size_t kMaxSnapshotBytes = size_t{256} << 20;
 
-void put16(std::vector<uint8_t>& out, uint16_t v) {
-  out.push_back(static_cast<uint8_t>(v >> 8));
-  out.push_back(static_cast<uint8_t>(v));
-}
-void put32(std::vector<uint8_t>& out, uint32_t v) {
-  size_t at = out.size();
-  out.resize(at + 4);
-  store_be32(out.data() + at, v);
-}
-void put64(std::vector<uint8_t>& out, uint64_t v) {
-  size_t at = out.size();
-  out.resize(at + 8);
-  store_be64(out.data() + at, v);
-}
-
 }  // namespace
 
 std::vector<uint8_t> encode_producer_snapshot(const std::vector<ProducerStateEntry>& entries) {
   std::vector<uint8_t> out;
   out.reserve(kHeaderSize + entries.size() * kEntrySize);
-  put16(out, static_cast<uint16_t>(kProducerSnapshotVersion));
-  put32(out, 0);  // CRC, filled below
-  put32(out, static_cast<uint32_t>(entries.size()));
+  append_be<int16_t>(out, kProducerSnapshotVersion);
+  append_be<uint32_t>(out, 0);  // CRC, filled below
+  append_be<uint32_t>(out, static_cast<uint32_t>(entries.size()));
   for (const ProducerStateEntry& e : entries) {
     const BatchMetadata* last = e.batches.empty() ? nullptr : &e.batches.back();
-    put64(out, static_cast<uint64_t>(e.producer_id));
-    put16(out, static_cast<uint16_t>(e.epoch));
-    put32(out, static_cast<uint32_t>(last ? last->last_seq : record::kNoSequence));
-    put64(out, static_cast<uint64_t>(last ? last->last_offset : -1));
-    put32(out, static_cast<uint32_t>(last ? last->last_offset - last->first_offset : 0));
-    put64(out, static_cast<uint64_t>(e.last_timestamp));
-    put32(out, static_cast<uint32_t>(e.coordinator_epoch));
-    put64(out, static_cast<uint64_t>(e.current_txn_first_offset));
+    append_be<int64_t>(out, e.producer_id);
+    append_be<int16_t>(out, e.epoch);
+    append_be<int32_t>(out, last ? last->last_seq : record::kNoSequence);
+    append_be<int64_t>(out, last ? last->last_offset : -1);
+    append_be<uint32_t>(out,
+                        static_cast<uint32_t>(last ? last->last_offset - last->first_offset : 0));
+    append_be<int64_t>(out, e.last_timestamp);
+    append_be<int32_t>(out, e.coordinator_epoch);
+    append_be<int64_t>(out, e.current_txn_first_offset);
   }
   uint32_t crc = record::crc32c(std::span(out).subspan(kCrcStart));
-  store_be32(out.data() + 2, crc);
+  store_be<uint32_t>(out.data() + 2, crc);
   return out;
 }
 
@@ -62,13 +48,13 @@ Result<std::vector<ProducerStateEntry>> decode_producer_snapshot(std::span<const
   if (bytes.size() < kHeaderSize)
     return corrupt(
         fmt::format("{} bytes, less than the {}-byte header", bytes.size(), kHeaderSize));
-  auto version = static_cast<int16_t>((bytes[0] << 8) | bytes[1]);
+  auto version = load_be<int16_t>(bytes.data());
   if (version != kProducerSnapshotVersion) return corrupt(fmt::format("version {}", version));
-  uint32_t stored = load_be32(bytes.data() + 2);
+  uint32_t stored = load_be<uint32_t>(bytes.data() + 2);
   uint32_t computed = record::crc32c(bytes.subspan(kCrcStart));
   if (stored != computed)
     return corrupt(fmt::format("stored CRC {:#010x}, computed {:#010x}", stored, computed));
-  auto count = static_cast<int32_t>(load_be32(bytes.data() + 6));
+  auto count = load_be<int32_t>(bytes.data() + 6);
   if (count < 0 || (bytes.size() - kHeaderSize) != static_cast<size_t>(count) * kEntrySize)
     return corrupt(fmt::format("{} entries in {} bytes", count, bytes.size() - kHeaderSize));
 
@@ -77,14 +63,14 @@ Result<std::vector<ProducerStateEntry>> decode_producer_snapshot(std::span<const
   const uint8_t* p = bytes.data() + kHeaderSize;
   for (int32_t i = 0; i < count; ++i, p += kEntrySize) {
     ProducerStateEntry e;
-    e.producer_id = static_cast<int64_t>(load_be64(p));
-    e.epoch = static_cast<int16_t>((p[8] << 8) | p[9]);
-    auto last_seq = static_cast<int32_t>(load_be32(p + 10));
-    auto last_offset = static_cast<int64_t>(load_be64(p + 14));
-    auto offset_delta = static_cast<int32_t>(load_be32(p + 22));
-    e.last_timestamp = static_cast<int64_t>(load_be64(p + 26));
-    e.coordinator_epoch = static_cast<int32_t>(load_be32(p + 34));
-    e.current_txn_first_offset = static_cast<int64_t>(load_be64(p + 38));
+    e.producer_id = load_be<int64_t>(p);
+    e.epoch = load_be<int16_t>(p + 8);
+    auto last_seq = load_be<int32_t>(p + 10);
+    auto last_offset = load_be<int64_t>(p + 14);
+    auto offset_delta = load_be<int32_t>(p + 22);
+    e.last_timestamp = load_be<int64_t>(p + 26);
+    e.coordinator_epoch = load_be<int32_t>(p + 34);
+    e.current_txn_first_offset = load_be<int64_t>(p + 38);
     if (offset_delta < 0 || (last_offset >= 0 && last_offset < offset_delta))
       return corrupt(fmt::format("entry {}: offset delta {} for last offset {}", i, offset_delta,
                                  last_offset));

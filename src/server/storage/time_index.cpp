@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "core/util/big_endian.h"
+
 namespace kfk::storage {
 
 TimeIndex::TimeIndex(std::filesystem::path path, int64_t base_offset)
@@ -10,8 +12,7 @@ TimeIndex::TimeIndex(std::filesystem::path path, int64_t base_offset)
 
 TimestampOffset TimeIndex::entry(size_t i) const {
   const uint8_t* p = file_.entry(i);
-  return {static_cast<int64_t>(load_be64(p)),
-          base_offset_ + static_cast<int32_t>(load_be32(p + 8))};
+  return {load_be<int64_t>(p), base_offset_ + load_be<int32_t>(p + 8)};
 }
 
 std::optional<TimestampOffset> TimeIndex::last_entry() const {
@@ -48,8 +49,8 @@ StorageError TimeIndex::maybe_append(int64_t timestamp, int64_t offset, bool fin
                               fmt::format("{}: offset {} is not within int32 of the base offset {}",
                                           file_.path().string(), offset, base_offset_));
   uint8_t e[kEntrySize];
-  store_be64(e, static_cast<uint64_t>(timestamp));
-  store_be32(e + 8, static_cast<uint32_t>(relative));
+  store_be<int64_t>(e, timestamp);
+  store_be<uint32_t>(e + 8, static_cast<uint32_t>(relative));
   return file_.push(e);
 }
 
