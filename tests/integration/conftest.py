@@ -31,11 +31,14 @@ class Broker:
     def bootstrap(self):
         return f"127.0.0.1:{self.port}"
 
-    def start(self, timeout=20.0):
-        args = [KFK, "server", "start",
+    def command(self):
+        """The `kfk server start` command line of this broker."""
+        return [KFK, "server", "start",
                 "--set", "listeners=PLAINTEXT://127.0.0.1:0",
                 "--set", f"log.dirs={os.path.join(self.data_dir, 'logs')}"] + self.extra
-        return self.launch(args, timeout=timeout)
+
+    def start(self, timeout=20.0):
+        return self.launch(self.command(), timeout=timeout)
 
     def launch(self, args, timeout=20.0, preexec_fn=None):
         """Starts the broker process with `args` and waits, at most `timeout` seconds, for

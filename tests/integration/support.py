@@ -1,6 +1,10 @@
-"""Helpers the integration tests share: waiting on conditions, free ports, topic creation."""
+"""Helpers the integration tests share: waiting on conditions, free ports, topic creation,
+running the kfk CLI, damaging log segments."""
 
+import json
 import socket
+import struct
+import subprocess
 import threading
 import time
 import warnings
@@ -55,3 +59,43 @@ def close_consumer(c, timeout=10.0):
                       "issue 4362); left behind")
         return False
     return True
+
+
+EXIT_DAMAGED = 6  # kfk's exit code for damaged data (src/cli/exit_codes.h)
+
+
+def kfk(*args, bootstrap=None, timeout=60):
+    """Runs the kfk CLI (with -b bootstrap when given); the CompletedProcess, text output."""
+    from conftest import KFK
+    cmd = [KFK] + (["-b", bootstrap] if bootstrap else []) + list(args)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                          stdin=subprocess.DEVNULL)
+
+
+def verify_log(path):
+    """`kfk debug verify-log path`, which must find damage: its JSON report."""
+    r = kfk("-o", "json", "debug", "verify-log", str(path))
+    assert r.returncode == EXIT_DAMAGED, f"exit {r.returncode}\n{r.stdout}\n{r.stderr}"
+    return json.loads(r.stdout)
+
+
+def flip_bytes(path, start, count):
+    """Damages a file in place: XORs `count` bytes from `start` with 0xA5."""
+    data = bytearray(path.read_bytes())
+    for i in range(start, start + count):
+        data[i] ^= 0xA5
+    path.write_bytes(bytes(data))
+
+
+def segment_batches(path):
+    """(position, size, base offset, last offset) of every batch of a segment file, by their
+    framing (base offset, length, last offset delta at byte 23)."""
+    data = path.read_bytes()
+    out = []
+    pos = 0
+    while pos + 61 <= len(data):
+        base, length = struct.unpack_from(">qi", data, pos)
+        (delta,) = struct.unpack_from(">i", data, pos + 23)
+        out.append((pos, 12 + length, base, base + delta))
+        pos += 12 + length
+    return out

@@ -7,18 +7,15 @@ past it leaves a partition that reads from its start."""
 
 import json
 import os
-import subprocess
 import time
 
 import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
-from conftest import KFK
-from support import create_topic
+from support import create_topic, flip_bytes, kfk, verify_log
 
 TOPIC = "damaged"
 RECORDS = 5000
-EXIT_DAMAGED = 6
 CORRUPT_MESSAGE = 2  # librdkafka calls it KafkaError.INVALID_MSG
 
 
@@ -77,18 +74,6 @@ def fetch_error_at(bootstrap, offset, timeout=30):
         c.close()
 
 
-def kfk(*args, bootstrap=None):
-    cmd = [KFK] + (["-b", bootstrap] if bootstrap else []) + list(args)
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=60,
-                          stdin=subprocess.DEVNULL)
-
-
-def verify_log(path):
-    r = kfk("-o", "json", "debug", "verify-log", str(path))
-    assert r.returncode == EXIT_DAMAGED, f"exit {r.returncode}\n{r.stdout}\n{r.stderr}"
-    return json.loads(r.stdout)
-
-
 def describe(bootstrap):
     r = kfk("-o", "json", "topic", "describe", TOPIC, bootstrap=bootstrap)
     assert r.returncode == 0, r.stderr
@@ -108,11 +93,8 @@ def test_damage_in_a_sealed_segment_costs_only_the_records_it_hits(make_broker, 
     segments = sorted(p.name for p in pdir.glob("*.log"))
     assert len(segments) >= 4
     victim = pdir / segments[len(segments) // 2]  # sealed: later segments follow
-    data = bytearray(victim.read_bytes())
-    at = len(data) // 2
-    for i in range(at, at + 64):
-        data[i] ^= 0xA5
-    victim.write_bytes(bytes(data))
+    at = victim.stat().st_size // 2
+    flip_bytes(victim, at, 64)
 
     # verify-log finds it, from the partition directory and from the log dir.
     [part] = [p for p in verify_log(logs) if p["topic"] == TOPIC]
