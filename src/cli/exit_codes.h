@@ -7,7 +7,8 @@
 //   3    kafka          the broker answered with a Kafka error code
 //   4    connection     no broker could be reached, or the connection was lost
 //   5    not available  the command exists but is not available in this version
-//   6    damaged        damaged data was found (kfk debug verify-log)
+//   6    damaged        damaged data was found (kfk debug verify-log), or kfk server start
+//                       refused a damaged metadata log
 //   130  interrupted    stopped by Ctrl-C (SIGINT) or SIGTERM, after finishing cleanly; 130 is
 //                       how shells report Ctrl-C
 #pragma once

@@ -8,14 +8,17 @@
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <optional>
+#include <string>
 
 #include "cli/commands.h"
 #include "core/config/broker_config.h"
 #include "core/config/kafka_compat_configs.h"
 #include "server/broker.h"
 #include "server/cluster/meta_properties.h"
+#include "server/storage/file_io.h"
 
 namespace kfk::cli {
 
@@ -116,12 +119,28 @@ std::string start_failure_hint(const std::string& error) {
            "addresses of this machine";
   if (error.find("metadata log") != std::string::npos)
     return "the metadata log (topics and configs) is damaged or incomplete: restore the "
-           "directory named above from a backup, or move it away to start without topics";
+           "directory named above from a backup. Do not move it away: a broker without its "
+           "metadata deletes the logs of every topic it does not know";
   if (error.find("log dirs") != std::string::npos ||
       error.find("__consumer_offsets") != std::string::npos)
     return "check that log.dirs exist, are writable and have free space; the partition at "
            "fault is named above";
   return "check listeners and log.dirs; another process may hold the port";
+}
+
+// A damaged metadata log: starting anyway would serve an image without the operations
+// recorded after the damage (topics missing, ids reused), so the broker refuses.
+std::string damaged_metadata_hint(const std::string& metadata_log_dir) {
+  const std::string dir =
+      (std::filesystem::path(metadata_log_dir) / fmt::format("{}-0", storage::kMetadataLogTopic))
+          .string();
+  return fmt::format(
+      "`kfk debug verify-log {}` lists every damaged range. The newest snapshot there "
+      "(*.checkpoint) is already used when it covers the damage; otherwise restore that "
+      "directory from a backup taken after the last topic or config change. Do not delete "
+      "or move it: a broker without its metadata deletes the logs of every topic it does not "
+      "know",
+      dir);
 }
 
 void run_start(const ServerOptions& o) {
@@ -137,8 +156,12 @@ void run_start(const ServerOptions& o) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   server::Broker broker(cfg);
-  if (auto err = broker.start(); !err.empty())
+  if (auto err = broker.start(); !err.empty()) {
+    if (broker.start_found_damage())
+      throw CliError(ExitCode::damaged, "kfk server start: " + err,
+                     damaged_metadata_hint(cfg.metadata_log_dir));
     throw CliError(ExitCode::error, "kfk server start: " + err, start_failure_hint(err));
+  }
   const auto ports = broker.bound_ports();
   std::string where;
   for (size_t i = 0; i < cfg.listeners.size(); ++i) {

@@ -248,8 +248,13 @@ std::string Broker::open_storage(MetadataImage base) {
   auto controller = Controller::open(
       config_, std::move(metadata_log).value(), std::move(base),
       [this](std::shared_ptr<const MetadataImage> next) { return apply_image(std::move(next)); });
-  if (!controller)
+  if (!controller) {
+    // Damage is the one failure a retry cannot fix: it gets its own exit code.
+    start_found_damage_ = controller.error().kind == storage::StorageErrorKind::corrupt_batch;
+    if (start_found_damage_)
+      return fmt::format("the metadata log is damaged: {}", controller.error().detail);
     return fmt::format("cannot replay the metadata log: {}", controller.error().message());
+  }
   controller_ = std::move(controller).value();
 
   // The image is known now, so every partition found on disk opens with its topic's settings.

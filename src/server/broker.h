@@ -49,6 +49,9 @@ class Broker {
   // message, or an empty string once the broker is ready. After a failure the broker holds
   // nothing but its directory locks (until it is destroyed).
   std::string start();
+  // The failed start() found damaged data that the broker will not serve around (the metadata
+  // log), rather than a problem of the environment (a port, a directory, a lock).
+  bool start_found_damage() const { return start_found_damage_; }
   // Stops accepting, lets in-flight requests finish, and stops the reactors. Idempotent.
   void stop();
 
@@ -104,6 +107,7 @@ class Broker {
   // Released last, when the broker is destroyed.
   std::vector<storage::DirLock> dir_locks_;
   std::string cluster_id_;
+  bool start_found_damage_ = false;
   std::unique_ptr<ReactorPool> reactors_;
   std::unique_ptr<BrokerDispatcher> dispatcher_;
   std::shared_ptr<RequestMemoryPool> request_memory_;  // queued.max.request.bytes

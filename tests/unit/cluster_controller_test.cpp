@@ -1,7 +1,9 @@
 // The controller and the metadata log: operations, validation, and replay after a restart.
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <fstream>
+#include <string>
 
 #include "core/config/broker_config.h"
 #include "server/cluster/controller.h"
@@ -189,4 +191,34 @@ TEST_CASE("metadata log: a torn tail is dropped, committed records are kept") {
   REQUIRE(h.controller->create_topic(topic("after", 1), false).result.ok());
   h.open(tmp.path());
   CHECK(h.controller->image()->topics.size() == 2);
+}
+
+TEST_CASE("metadata log: a damaged batch before valid ones stops the replay, naming it") {
+  TempDir tmp;
+  Harness h;
+  h.open(tmp.path());
+  for (const char* name : {"a", "b", "c"})
+    REQUIRE(h.controller->create_topic(topic(name, 1), false).result.ok());
+  h.controller.reset();
+  const fs::path segment = tmp.path() / "__cluster_metadata-0" / "00000000000000000000.log";
+  std::fstream file(segment, std::ios::binary | std::ios::in | std::ios::out);
+  // The second batch: after the first, whose length is the big-endian int32 at byte 8.
+  unsigned char length[4];
+  file.seekg(8);
+  file.read(reinterpret_cast<char*>(length), 4);
+  const uint64_t second =
+      12 + ((uint64_t{length[0]} << 24) | (length[1] << 16) | (length[2] << 8) | length[3]);
+  file.seekp(static_cast<std::streamoff>(second + 64));  // in its records: the CRC fails
+  file.write("damage", 6);
+  file.close();
+
+  auto log = MetadataLog::open(tmp.path());
+  REQUIRE(log);
+  auto c = Controller::open(h.config, std::move(log).value(), MetadataImage{},
+                            [](std::shared_ptr<const MetadataImage>) { return PublishOutcome{}; });
+  REQUIRE_FALSE(c);
+  CHECK(c.error().kind == kfk::storage::StorageErrorKind::corrupt_batch);
+  const std::string detail = c.error().detail;
+  CHECK_MESSAGE(detail.find(segment.string()) != std::string::npos, detail);
+  CHECK_MESSAGE(detail.find(fmt::format("bytes {}..", second)) != std::string::npos, detail);
 }

@@ -48,17 +48,18 @@ storage::Result<MetadataLog::ReplayStats> MetadataLog::replay_from(int64_t from,
   while (offset < end) {
     auto chunk = log_->read_bytes(offset, 1 << 20, true, storage::ReadLimit::log_end);
     if (!chunk.ok())
-      return StorageError::make(
-          StorageErrorKind::corrupt_batch,
-          fmt::format("metadata log at offset {}: {}", offset, chunk.error_message));
+      return StorageError::make(chunk.error == protocol::ErrorCode::corrupt_message
+                                    ? StorageErrorKind::corrupt_batch
+                                    : StorageErrorKind::io_error,
+                                fmt::format("offset {}: {}", offset, chunk.error_message));
     record::BatchIterator batches(chunk.bytes);
     bool progressed = false;
     while (auto batch = batches.next()) {
       record::DecodedRecords records;
       if (auto err = record::decode_records(*batch, records); !err.ok())
         return StorageError::make(StorageErrorKind::corrupt_batch,
-                                  fmt::format("metadata log batch at offset {}: {}",
-                                              batch->base_offset(), err.message()));
+                                  fmt::format("the batch at offset {} in {}: {}",
+                                              batch->base_offset(), dir().string(), err.message()));
       stats.bytes += batch->bytes().size();
       for (const auto& r : records.records) {
         if (r.offset < offset) continue;
@@ -67,7 +68,7 @@ storage::Result<MetadataLog::ReplayStats> MetadataLog::replay_from(int64_t from,
         if (!rec)
           return StorageError::make(
               StorageErrorKind::corrupt_batch,
-              fmt::format("metadata record at offset {}: {}", r.offset, error));
+              fmt::format("the record at offset {} in {}: {}", r.offset, dir().string(), error));
         if (auto e = visit(r.offset, *rec); !e.ok()) return e;
         ++stats.records;
       }
@@ -75,8 +76,9 @@ storage::Result<MetadataLog::ReplayStats> MetadataLog::replay_from(int64_t from,
       progressed = true;
     }
     if (!progressed)
-      return StorageError::make(StorageErrorKind::corrupt_batch,
-                                fmt::format("metadata log: no whole batch at offset {}", offset));
+      return StorageError::make(
+          StorageErrorKind::corrupt_batch,
+          fmt::format("no whole batch at offset {} in {}", offset, dir().string()));
   }
   return stats;
 }

@@ -2,7 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <string>
+#include <string_view>
+#include <utility>
 
 #include "core/record/record_batch.h"
 #include "server/broker.h"
@@ -78,6 +81,31 @@ ErrorCode OffsetsTopicStore::append(int32_t partition, const std::vector<StoreRe
   return ErrorCode::none;
 }
 
+namespace {
+
+// The offsets a read failing with CORRUPT_MESSAGE at `offset` cannot load: the log knows the
+// range by then (a read starting in one fails). Its next offset, or -1 when none holds offset.
+int64_t damage_end(const storage::PartitionLog& log, int64_t offset) {
+  for (const storage::DamagedRange& d : log.damaged_ranges())
+    if (d.next_offset > offset) return d.next_offset;
+  return -1;
+}
+
+void report_damage(int32_t partition, int64_t first, int64_t next, std::string_view reason) {
+  spdlog::error(
+      "{}-{}: offsets {}..{} are damaged and were not loaded, the records around them were; "
+      "the commits and group metadata stored there are lost: a group whose last commit of a "
+      "partition was there resumes from its commit before, or from its consumers' "
+      "auto.offset.reset when there is none ({})",
+      kOffsetsTopic, partition, first, next - 1, reason);
+}
+
+}  // namespace
+
+// Damage in the log costs the records it holds, never the others: the broker still starts
+// with every intact record loaded, and serves the groups. A read that starts in a range the log
+// knows fails with CORRUPT_MESSAGE and is resumed after it; a batch inside a read that fails its
+// CRC is read again as the first batch of a read, which the log checks and turns into a range.
 ErrorCode OffsetsTopicStore::read_all(int32_t partition, const Visit& visit) {
   if (broker_.metadata()->find_topic(kOffsetsTopic) == nullptr) return ErrorCode::none;
   auto log = broker_.partition_log(kOffsetsTopic, partition);
@@ -87,31 +115,55 @@ ErrorCode OffsetsTopicStore::read_all(int32_t partition, const Visit& visit) {
   while (offset < end) {
     auto chunk = log->read_bytes(offset, 1 << 20, true, storage::ReadLimit::log_end);
     if (!chunk.ok()) {
-      spdlog::error("{}-{} at offset {}: {}", kOffsetsTopic, partition, offset,
-                    chunk.error_message);
-      return chunk.error;
+      const int64_t next =
+          chunk.error == ErrorCode::corrupt_message ? damage_end(*log, offset) : -1;
+      if (next <= offset) {
+        spdlog::error("{}-{}: the records from offset {} on were not loaded: {}", kOffsetsTopic,
+                      partition, offset, chunk.error_message);
+        return chunk.error == ErrorCode::corrupt_message ? ErrorCode::none : chunk.error;
+      }
+      report_damage(partition, offset, next, chunk.error_message);
+      offset = next;
+      continue;
     }
     record::BatchIterator batches(chunk.bytes);
+    bool first = true;
     bool progressed = false;
     while (auto batch = batches.next()) {
-      progressed = true;
-      const int64_t next = batch->next_offset();
-      if (batch->is_control()) {
-        offset = next;
-        continue;
-      }
+      const bool first_of_read = std::exchange(first, false);
       record::DecodedRecords records;
-      if (auto err = record::decode_records(*batch, records); !err.ok()) {
-        spdlog::warn("{}-{}: skipping the batch at offset {}: {}", kOffsetsTopic, partition,
-                     batch->base_offset(), err.message());
+      record::BatchError err;
+      if (!batch->is_control()) err = record::decode_records(*batch, records);
+      if (!err.ok()) {
+        // Read it again as the first batch of a read: the log checks that one.
+        if (!first_of_read) break;
+        // The log did not see the damage (a segment checked at start, damaged since): its
+        // offsets are the next good batch's base, or what the header claims.
+        int64_t next = -1;
+        while (auto after = batches.next()) {
+          record::DecodedRecords ignored;
+          if (record::decode_records(*after, ignored).ok()) {
+            next = after->base_offset();
+            break;
+          }
+        }
+        if (next <= offset) next = batch->next_offset();
+        if (next <= offset || next > end) next = end;
+        report_damage(partition, offset, next, err.message());
         offset = next;
-        continue;
+        progressed = true;
+        break;
       }
+      progressed = true;
       for (const auto& r : records.records)
         if (r.offset >= offset) visit(r.key, r.value);
-      offset = next;
+      offset = std::max(offset, batch->next_offset());
     }
-    if (!progressed) break;
+    if (!progressed) {
+      spdlog::error("{}-{}: the records from offset {} on were not loaded: no whole batch there",
+                    kOffsetsTopic, partition, offset);
+      break;
+    }
   }
   return ErrorCode::none;
 }

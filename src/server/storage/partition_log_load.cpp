@@ -174,11 +174,15 @@ StorageError PartitionLog::load(const PartitionLogOptions& options, int64_t now_
       ++load_summary_.damaged_ranges;
       load_summary_.bytes_damaged += d.size();
       if (d.reaches_end() && !last) d.next_offset = bases[i + 1];
-      spdlog::error(
-          "partition {}: {}: {}; kept in place, with every later batch. `kfk topic trim {} -p {} "
-          "--offset {}` skips past it",
-          to_string(tp_), seg->log_path().string(), describe_damage(d), tp_.topic, tp_.partition,
-          d.reaches_end() ? seg->next_offset() : d.next_offset);
+      // Trimming an internal log (__consumer_offsets, the metadata log) would drop every
+      // record before the range too: its reader decides what the damage costs.
+      const bool internal = tp_.topic.starts_with("__");
+      spdlog::error("partition {}: {}: {}; kept in place, with every later batch{}", to_string(tp_),
+                    seg->log_path().string(), describe_damage(d),
+                    internal ? std::string()
+                             : fmt::format(". `kfk topic trim {} -p {} --offset {}` skips past it",
+                                           tp_.topic, tp_.partition,
+                                           d.reaches_end() ? seg->next_offset() : d.next_offset));
     }
     if (!segments_.empty() && segments_.rbegin()->second->next_offset() > base)
       spdlog::warn("partition {}: segment {} starts before the end ({}) of the one before it",
