@@ -17,7 +17,8 @@ import subprocess
 import pytest
 from confluent_kafka import OFFSET_INVALID, Consumer, TopicPartition
 
-from support import EXIT_DAMAGED, create_topic, flip_bytes, kfk, segment_batches, verify_log
+from support import (EXIT_DAMAGED, create_topic, flip_bytes, kfk, segment_batches, verify_log,
+                     wait_for)
 
 TOPIC = "events"
 BATCH_HEADER = 61
@@ -207,3 +208,25 @@ def test_a_torn_tail_of_the_metadata_log_is_cut(make_broker, tmp_path):
     assert topic_names(b.bootstrap) == ["topic-0", "topic-1", "topic-2"]
     create_topic(b.bootstrap, "topic-3", 1)
     assert topic_names(b.bootstrap) == [f"topic-{i}" for i in range(4)]
+
+
+def test_damage_a_snapshot_covers_is_never_read(make_broker, tmp_path):
+    # A snapshot after every operation: the newest one ends past every batch but the last.
+    settings = ("--set", "metadata.log.max.record.bytes.between.snapshots=1")
+    b = make_broker(*settings).start()
+    for i in range(6):
+        create_topic(b.bootstrap, f"topic-{i}", 1)
+    segment = metadata_segment(tmp_path)
+    victim = segment_batches(segment)[2]
+    victim_last = victim[3]
+
+    def snapshot_ends():
+        return [int(p.name.split("-")[0]) for p in segment.parent.glob("*.checkpoint")]
+
+    wait_for(lambda: any(end > victim_last for end in snapshot_ends()), what="a snapshot")
+    assert b.stop() == 0
+    damage(segment, victim, "records")
+
+    b = make_broker(*settings).start()
+    assert topic_names(b.bootstrap) == [f"topic-{i}" for i in range(6)]
+    assert topics_on_disk(tmp_path) == [f"topic-{i}-0" for i in range(6)]
