@@ -4,11 +4,13 @@ __consumer_offsets: a damaged batch (its records, or its framing) between intact
 after a clean restart or by the recovery after kill -9, costs only the commits it held. The
 broker starts, logs one error naming the partition and the offsets, loads every commit before
 and after it (checked with OffsetFetch from confluent-kafka), keeps serving the groups, and
-new commits survive the next restart.
+new commits survive the next restart. In a sealed segment the cleaner meets it and leaves the
+partition uncleanable, losing nothing.
 
 The metadata log: a damaged batch that valid ones follow stops the start with the exit code
 for damaged data and an error naming the file, the bytes and what to do, without touching
-the topics' logs; a torn tail (the last batch cut short) is still cut off by recovery."""
+the topics' logs; damage that a snapshot covers is never read; a torn tail (the last batch
+cut short) is still cut off by recovery."""
 
 import json
 import os
@@ -69,71 +71,106 @@ def committed(bootstrap, groups):
     return out
 
 
-def offsets_segment(data_dir):
-    [segment] = (data_dir / "logs" / "__consumer_offsets-0").glob("*.log")
-    return segment
+def offsets_batches(data_dir):
+    """(segment file, batch) of every batch of __consumer_offsets-0, in offset order."""
+    segments = sorted((data_dir / "logs" / "__consumer_offsets-0").glob("*.log"))
+    return [(segment, batch) for segment in segments for batch in segment_batches(segment)]
+
+
+# One OffsetCommit, one batch each. The victim's second commit is the one damaged.
+COMMITS = ([(f"before-{i}", {0: 10 + i, 1: 20 + i}) for i in range(8)]
+           + [("victim", {0: 111}), ("victim", {0: 555, 1: 666})]
+           + [(f"after-{i}", {0: 30 + i, 1: 40 + i}) for i in range(8)]
+           + [("before-0", {0: 99})])
+VICTIM_INDEX = 9
+
+
+def expected_after_damage():
+    """Intact commits all load; the victim's damaged commit is lost: its partition 0 falls back
+    to the commit before, its partition 1 (committed only there) has none: auto.offset.reset."""
+    expected = {f"before-{i}": {0: 10 + i, 1: 20 + i} for i in range(8)}
+    expected["before-0"][0] = 99
+    expected.update({f"after-{i}": {0: 30 + i, 1: 40 + i} for i in range(8)})
+    expected["victim"] = {0: 111, 1: OFFSET_INVALID}
+    return expected
+
+
+def commit_then_damage(make_broker, data_dir, settings, kind):
+    """Makes the commits, stops the broker, damages the victim's batch; its first and last
+    offsets, and the segments, first to last."""
+    b = make_broker(*settings).start()
+    create_topic(b.bootstrap, TOPIC, 2)
+    for group, offsets in COMMITS:
+        commit(b.bootstrap, group, offsets)
+    assert b.stop() == 0
+    batches = offsets_batches(data_dir)
+    assert len(batches) == len(COMMITS), batches
+    segment, victim = batches[VICTIM_INDEX]
+    _, _, first, last = victim
+    assert last - first + 1 == 2
+    damage(segment, victim, kind)
+    return first, last, [s for s, _ in batches]
+
+
+def start_and_check(make_broker, data_dir, settings, expected, first, last):
+    """Starts the broker on a fresh log file: it serves every commit expected, and logged the
+    damaged offsets once."""
+    open(data_dir / "broker.log", "w").close()
+    broker = make_broker(*settings).start()
+    assert committed(broker.bootstrap, sorted(expected)) == expected
+    log = open(broker.log_path).read()
+    errors = [line for line in log.splitlines()
+              if f"__consumer_offsets-0: offsets {first}..{last} are damaged" in line]
+    assert len(errors) == 1, log[-4000:]
+    assert "auto.offset.reset" in errors[0]
+    return broker
+
+
+def commit_more(b, expected):
+    """The coordinator keeps serving: new commits to the damaged partition work."""
+    for group, offsets in [("victim", {1: 777}), ("after-0", {0: 1234}),
+                           ("new-group", {0: 5, 1: 6})]:
+        commit(b.bootstrap, group, offsets)
+        expected.setdefault(group, {0: OFFSET_INVALID, 1: OFFSET_INVALID}).update(offsets)
+    assert committed(b.bootstrap, sorted(expected)) == expected
 
 
 @pytest.mark.parametrize("kind", ["records", "framing"])
 @pytest.mark.parametrize("restart", ["clean", "kill-9"])
 def test_a_damaged_offsets_batch_costs_only_its_commits(make_broker, tmp_path, restart, kind):
-    b = make_broker(*GROUP_SETTINGS).start()
-    create_topic(b.bootstrap, TOPIC, 2)
-    commits = [(f"before-{i}", {0: 10 + i, 1: 20 + i}) for i in range(8)]
-    commits += [("victim", {0: 111}), ("victim", {0: 555, 1: 666})]
-    commits += [(f"after-{i}", {0: 30 + i, 1: 40 + i}) for i in range(8)]
-    commits += [("before-0", {0: 99})]
-    victim_index = 9
-    for group, offsets in commits:
-        commit(b.bootstrap, group, offsets)
-    assert b.stop() == 0
-
-    # One batch per commit, in order: the victim batch holds the victim's second commit.
-    segment = offsets_segment(tmp_path)
-    batches = segment_batches(segment)
-    assert len(batches) == len(commits), batches
-    victim = batches[victim_index]
-    _, _, first, last = victim
-    assert last - first + 1 == 2
-    damage(segment, victim, kind)
-
+    first, last, _ = commit_then_damage(make_broker, tmp_path, GROUP_SETTINGS, kind)
     if restart == "kill-9":
         b = make_broker(*GROUP_SETTINGS).start()
         b.kill()
         # A crash before the recovery points were checkpointed: recovery reads every batch.
         os.remove(tmp_path / "logs" / "recovery-point-offset-checkpoint")
-
-    # Intact commits all load; the victim's damaged commit is lost: partition 0 falls back to
-    # its commit before, partition 1 (committed only there) has none (auto.offset.reset).
-    expected = {f"before-{i}": {0: 10 + i, 1: 20 + i} for i in range(8)}
-    expected["before-0"][0] = 99
-    expected.update({f"after-{i}": {0: 30 + i, 1: 40 + i} for i in range(8)})
-    expected["victim"] = {0: 111, 1: OFFSET_INVALID}
-
-    def restart_and_check():
-        broker = make_broker(*GROUP_SETTINGS).start()
-        assert committed(broker.bootstrap, sorted(expected)) == expected
-        log = open(broker.log_path).read()
-        errors = [line for line in log.splitlines()
-                  if f"__consumer_offsets-0: offsets {first}..{last} are damaged" in line]
-        assert len(errors) == 1, log[-4000:]
-        assert "auto.offset.reset" in errors[0]
-        return broker
-
-    open(tmp_path / "broker.log", "w").close()
-    b = restart_and_check()
-
-    # The coordinator keeps serving: new commits to that partition work and survive a restart.
-    commit(b.bootstrap, "victim", {1: 777})
-    commit(b.bootstrap, "after-0", {0: 1234})
-    commit(b.bootstrap, "new-group", {0: 5, 1: 6})
-    expected["victim"][1] = 777
-    expected["after-0"][0] = 1234
-    expected["new-group"] = {0: 5, 1: 6}
-    assert committed(b.bootstrap, sorted(expected)) == expected
+    expected = expected_after_damage()
+    b = start_and_check(make_broker, tmp_path, GROUP_SETTINGS, expected, first, last)
+    commit_more(b, expected)
     assert b.stop() == 0
-    open(tmp_path / "broker.log", "w").close()
-    b = restart_and_check()
+    # The new commits survive a restart, and the damage is stepped over again.
+    b = start_and_check(make_broker, tmp_path, GROUP_SETTINGS, expected, first, last)
+    assert b.stop() == 0
+
+
+def test_damage_in_a_sealed_offsets_segment_leaves_it_uncleanable(make_broker, tmp_path):
+    # A segment per millisecond while committing, so that the damage is in a sealed segment,
+    # which the cleaner reads.
+    first, last, segments = commit_then_damage(
+        make_broker, tmp_path,
+        GROUP_SETTINGS + ("--set", "log.roll.ms=1", "--set", "log.cleaner.enable=false"),
+        "records")
+    assert len(set(segments)) >= 3 and segments[VICTIM_INDEX] != segments[-1]
+    settings = GROUP_SETTINGS + ("--set", "log.cleaner.backoff.ms=100", "--set",
+                                 "log.cleaner.min.cleanable.ratio=0.01")
+    expected = expected_after_damage()
+    b = start_and_check(make_broker, tmp_path, settings, expected, first, last)
+    # The cleaner meets the damage and leaves the partition alone; nothing is lost.
+    wait_for(lambda: "__consumer_offsets-0 is left uncleanable" in open(b.log_path).read(),
+             what="the cleaner to give up on the damaged partition")
+    commit_more(b, expected)
+    assert b.stop() == 0
+    b = start_and_check(make_broker, tmp_path, settings, expected, first, last)
     assert b.stop() == 0
 
 
