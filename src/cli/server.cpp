@@ -129,7 +129,7 @@ std::string start_failure_hint(const std::string& error) {
 }
 
 // A damaged metadata log: starting anyway would serve an image without the operations
-// recorded after the damage (topics missing, ids reused), so the broker refuses.
+// recorded from the damage on (topics missing, producer ids handed out again), so it refuses.
 std::string damaged_metadata_hint(const std::string& metadata_log_dir) {
   const std::string dir =
       (std::filesystem::path(metadata_log_dir) / fmt::format("{}-0", storage::kMetadataLogTopic))
