@@ -8,6 +8,7 @@
 #include <map>
 
 #include "core/client/client.h"
+#include "core/client/leader_rounds.h"
 #include "core/net/request.h"
 #include "core/protocol/errors.h"
 #include "core/protocol/messages/alter_configs.h"
@@ -365,81 +366,59 @@ std::vector<TopicResult> Admin::create_partitions(
 std::map<TopicPartition, DeleteRecordsResult> Admin::delete_records(
     const std::map<TopicPartition, int64_t>& offsets) {
   std::map<TopicPartition, DeleteRecordsResult> results;
-  std::map<TopicPartition, int64_t> remaining = offsets;
-  const auto deadline = Clock::now() + client_.options().api_timeout;
-  for (int attempt = 0; !remaining.empty(); ++attempt) {
-    // One request per leader; partitions without a known leader wait for the next round.
-    std::map<int32_t, std::map<TopicPartition, int64_t>> by_leader;
-    std::map<TopicPartition, int64_t> retry;
-    int16_t last_error = 0;
-    for (const auto& [tp, offset] : remaining) {
-      const PartitionMetadata* p = client_.topic(tp.topic).partition(tp.partition);
-      if (p == nullptr) {
-        results[tp] = {-1, protocol::to_int(ErrorCode::unknown_topic_or_partition)};
-      } else if (p->leader < 0) {
-        retry[tp] = offset;
-        last_error = protocol::to_int(ErrorCode::leader_not_available);
-      } else {
-        by_leader[p->leader][tp] = offset;
-      }
-    }
-    for (const auto& [leader, list] : by_leader) {
-      net::Connection* conn = nullptr;
-      try {
-        conn = &client_.broker(leader);
-        const int16_t version = conn->require_version(protocol::DeleteRecordsRequest::api_key);
-        protocol::DeleteRecordsRequest request;
-        request.timeout_ms = static_cast<int32_t>(client_.options().request_timeout.count());
-        for (const auto& [tp, offset] : list) {
-          if (request.topics.empty() || request.topics.back().name != tp.topic) {
-            request.topics.emplace_back().name = tp.topic;
+  auto unknown = [&](const TopicPartition& tp) {
+    results[tp] = {-1, protocol::to_int(ErrorCode::unknown_topic_or_partition)};
+  };
+  retry_per_leader(
+      client_, offsets, "deleting records of", unknown,
+      [&](PartitionsByLeader& by_leader, LeaderRoundRetry& retry) {
+        for (const auto& [leader, list] : by_leader) {
+          net::Connection* conn = nullptr;
+          try {
+            conn = &client_.broker(leader);
+            const int16_t version = conn->require_version(protocol::DeleteRecordsRequest::api_key);
+            protocol::DeleteRecordsRequest request;
+            request.timeout_ms = static_cast<int32_t>(client_.options().request_timeout.count());
+            for (const auto& [tp, offset] : list) {
+              if (request.topics.empty() || request.topics.back().name != tp.topic) {
+                request.topics.emplace_back().name = tp.topic;
+              }
+              auto& p = request.topics.back().partitions.emplace_back();
+              p.partition_index = tp.partition;
+              p.offset = offset;
+            }
+            const auto response =
+                net::call<protocol::DeleteRecordsResponse>(*conn, request, version);
+            for (const auto& [tp, offset] : list) {
+              const auto* found = find_partition_result(response.topics, tp);
+              if (found == nullptr) {
+                throw ClientError(ClientErrorKind::protocol,
+                                  fmt::format("the DeleteRecords answer from {} left out {}-{}",
+                                              conn->address(), tp.topic, tp.partition));
+              }
+              const bool leader_moved =
+                  found->error_code == protocol::to_int(ErrorCode::not_leader_or_follower) ||
+                  found->error_code == protocol::to_int(ErrorCode::leader_not_available) ||
+                  found->error_code == protocol::to_int(ErrorCode::request_timed_out);
+              if (leader_moved) {
+                retry.add(tp, offset, found->error_code);
+                client_.invalidate(tp.topic);
+              } else {
+                results[tp] = {found->low_watermark, found->error_code};
+              }
+            }
+          } catch (const net::NetError& e) {
+            if (e.kind() == net::NetErrorKind::unsupported ||
+                e.kind() == net::NetErrorKind::protocol) {
+              throw;
+            }
+            spdlog::debug("DeleteRecords to broker {} failed, retrying: {}", leader, e.what());
+            if (conn != nullptr) client_.drop(*conn);
+            for (const auto& [tp, offset] : list)
+              retry.add(tp, offset, protocol::to_int(ErrorCode::network_exception));
           }
-          auto& p = request.topics.back().partitions.emplace_back();
-          p.partition_index = tp.partition;
-          p.offset = offset;
         }
-        const auto response = net::call<protocol::DeleteRecordsResponse>(*conn, request, version);
-        for (const auto& [tp, offset] : list) {
-          const auto* found = find_partition_result(response.topics, tp);
-          if (found == nullptr) {
-            throw ClientError(ClientErrorKind::protocol,
-                              fmt::format("the DeleteRecords answer from {} left out {}-{}",
-                                          conn->address(), tp.topic, tp.partition));
-          }
-          const bool leader_moved =
-              found->error_code == protocol::to_int(ErrorCode::not_leader_or_follower) ||
-              found->error_code == protocol::to_int(ErrorCode::leader_not_available) ||
-              found->error_code == protocol::to_int(ErrorCode::request_timed_out);
-          if (leader_moved) {
-            retry[tp] = offset;
-            last_error = found->error_code;
-            client_.invalidate(tp.topic);
-          } else {
-            results[tp] = {found->low_watermark, found->error_code};
-          }
-        }
-      } catch (const net::NetError& e) {
-        if (e.kind() == net::NetErrorKind::unsupported || e.kind() == net::NetErrorKind::protocol) {
-          throw;
-        }
-        spdlog::debug("DeleteRecords to broker {} failed, retrying: {}", leader, e.what());
-        if (conn != nullptr) client_.drop(*conn);
-        retry.insert(list.begin(), list.end());
-        last_error = protocol::to_int(ErrorCode::network_exception);
-      }
-    }
-    remaining = std::move(retry);
-    if (remaining.empty()) break;
-    if (Clock::now() >= deadline) {
-      throw ClientError(
-          ClientErrorKind::timeout,
-          fmt::format("deleting records of {}-{}: still failing after {} ms: {}",
-                      remaining.begin()->first.topic, remaining.begin()->first.partition,
-                      client_.options().api_timeout.count(), protocol::describe_error(last_error)),
-          last_error);
-    }
-    client_.backoff(attempt);
-  }
+      });
   return results;
 }
 
