@@ -51,7 +51,10 @@ std::map<TopicPartition, int64_t> list_offsets(Client& client,
             request.replica_id = -1;
             request.isolation_level = isolation_level;
             request.timeout_ms = static_cast<int32_t>(client.options().request_timeout.count());
-            for (const auto& [tp, ts] : list) {
+            for (const auto& entry : list) {
+              // Not a structured binding: the lambda below captures it.
+              const TopicPartition& tp = entry.first;
+              const int64_t ts = entry.second;
               auto it = std::find_if(request.topics.begin(), request.topics.end(),
                                      [&](const auto& t) { return t.name == tp.topic; });
               if (it == request.topics.end()) {
