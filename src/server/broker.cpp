@@ -324,7 +324,14 @@ PublishOutcome Broker::apply_image(std::shared_ptr<const MetadataImage> next) {
 }
 
 ConnectionQuotaConfig Broker::connection_quota_config(const MetadataImage* image) const {
-  // A dynamic value of this broker, else the cluster-wide one (both validated when set).
+  // Dynamic values were validated when set; one that does not parse leaves the static value.
+  auto parse_int = [](const std::string& text) -> std::optional<int32_t> {
+    int32_t value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+    return value;
+  };
+  // A dynamic value of this broker, else the cluster-wide one.
   auto dynamic = [&](const std::string& name) -> const std::string* {
     if (image == nullptr) return nullptr;
     if (auto b = image->broker_configs.find(config_.node_id); b != image->broker_configs.end())
@@ -336,13 +343,9 @@ ConnectionQuotaConfig Broker::connection_quota_config(const MetadataImage* image
   auto int_setting = [&](const std::string& name, int32_t static_value) {
     const std::string* text = dynamic(name);
     if (text == nullptr) return static_value;
-    int32_t value = 0;
-    auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
-    if (ec != std::errc() || end != text->data() + text->size()) {
-      spdlog::warn("{}: dynamic value '{}' is not a number; {} applies", name, *text, static_value);
-      return static_value;
-    }
-    return value;
+    if (auto value = parse_int(*text)) return *value;
+    spdlog::warn("{}: dynamic value '{}' is not a number; {} applies", name, *text, static_value);
+    return static_value;
   };
   ConnectionQuotaConfig q;
   q.max_connections = int_setting("max.connections", config_.max_connections);
@@ -355,22 +358,19 @@ ConnectionQuotaConfig Broker::connection_quota_config(const MetadataImage* image
       spdlog::warn("max.connections.per.ip.overrides: {}", parsed.error_text());
   }
   q.per_ip_overrides = resolve_overrides(overrides);
-  // listener.name.<listener>.max.connections: static, then dynamic (which wins).
-  auto listener_limit = [&](const std::string& name, const std::string& value) {
-    auto n = config::split_listener_setting(name);
-    if (!n || n->setting != "max.connections") return;
-    int32_t limit = 0;
-    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), limit);
-    if (ec == std::errc() && end == value.data() + value.size())
-      q.per_listener[n->listener] = limit;
-  };
+  // listener.name.<listener>.max.connections: static, then cluster-wide, then this broker's.
   for (const auto& [listener, settings] : config_.listener_settings)
     if (auto it = settings.find("max.connections"); it != settings.end())
-      listener_limit("listener.name." + listener + ".max.connections", it->second);
+      if (auto limit = parse_int(it->second)) q.per_listener[listener] = *limit;
+  auto dynamic_listener_limit = [&](const std::string& name, const std::string& value) {
+    auto n = config::split_listener_setting(name);
+    if (!n || n->setting != "max.connections") return;
+    if (auto limit = parse_int(value)) q.per_listener[n->listener] = *limit;
+  };
   if (image != nullptr) {
-    for (const auto& [name, value] : image->cluster_configs) listener_limit(name, value);
+    for (const auto& [name, value] : image->cluster_configs) dynamic_listener_limit(name, value);
     if (auto b = image->broker_configs.find(config_.node_id); b != image->broker_configs.end())
-      for (const auto& [name, value] : b->second) listener_limit(name, value);
+      for (const auto& [name, value] : b->second) dynamic_listener_limit(name, value);
   }
   return q;
 }
