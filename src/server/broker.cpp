@@ -13,6 +13,7 @@
 
 #include "core/config/topic_config.h"
 #include "server/cluster/controller.h"
+#include "server/cluster/image_apply.h"
 #include "server/cluster/meta_properties.h"
 #include "server/fetch/fetch_manager.h"
 #include "server/group/group_coordinator.h"
@@ -20,6 +21,7 @@
 #include "server/handlers/handlers.h"
 #include "server/network/connection_quotas.h"
 #include "server/network/request_memory_pool.h"
+#include "server/partition/partition_manager.h"
 #include "server/storage/log_cleaner_manager.h"
 #include "server/storage/log_manager.h"
 
@@ -86,17 +88,10 @@ std::map<std::string, int32_t> resolve_overrides(const std::map<std::string, int
   return out;
 }
 
-bool same_layers(const MetadataImage& a, const MetadataImage& b, int32_t node_id) {
-  auto broker = [&](const MetadataImage& i) {
-    auto it = i.broker_configs.find(node_id);
-    return it == i.broker_configs.end() ? std::map<std::string, std::string>{} : it->second;
-  };
-  return a.cluster_configs == b.cluster_configs && broker(a) == broker(b);
-}
-
 }  // namespace
 
-Broker::Broker(config::BrokerConfig config) : config_(std::move(config)) {}
+Broker::Broker(config::BrokerConfig config)
+    : config_(std::move(config)), partitions_(std::make_unique<PartitionManager>(config_)) {}
 
 Broker::~Broker() { stop(); }
 
@@ -258,26 +253,26 @@ std::string Broker::open_storage(MetadataImage base) {
   controller_ = std::move(controller).value();
 
   // The image is known now, so every partition found on disk opens with its topic's settings.
-  const auto image = metadata();
+  const auto table = partitions_->table();
   storage::LogManagerOptions options;
   for (const auto& d : config_.log_dirs) options.log_dirs.emplace_back(d);
   options.default_config =
       storage::log_config_from(config_.log_defaults, config_.producer_id_expiration_ms);
   options.recovery_threads = config_.num_recovery_threads_per_data_dir;
-  options.config_for = [this, image](const storage::TopicPartition& tp) {
-    if (const TopicState* topic = image->find_topic(tp.topic)) return log_config(*image, *topic);
+  options.config_for = [this, table](const storage::TopicPartition& tp) {
+    if (const TopicSettings* settings = table->settings(tp.topic)) return settings->log;
     return storage::log_config_from(config_.log_defaults, config_.producer_id_expiration_ms);
   };
   const auto t0 = std::chrono::steady_clock::now();
   auto logs = storage::LogManager::open(std::move(options));
   if (!logs) return fmt::format("cannot open the log dirs: {}", logs.error().message());
-  {
-    std::lock_guard lock(image_mutex_);
-    logs_ = std::move(logs).value();
-  }
-  if (auto failed = reconcile_logs(nullptr, *image); !failed.empty())
+  std::lock_guard lock(apply_mutex_);
+  logs_ = std::move(logs).value();
+  auto settings = partitions_->resolve_settings(table->image(), false);
+  if (auto failed = reconcile_logs(nullptr, table->image(), settings); !failed.empty())
     return fmt::format("cannot create the logs of topic {}: {}", failed.begin()->first,
                        failed.begin()->second);
+  partitions_->publish(table->shared_image(), std::move(settings), logs_.get());
   const auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
           .count();
@@ -285,41 +280,31 @@ std::string Broker::open_storage(MetadataImage base) {
   return {};
 }
 
-storage::LogConfig Broker::log_config(const MetadataImage& image, const TopicState& topic) const {
-  const auto layers = controller_->broker_layers(image);
-  auto resolved = config::resolve_topic_config(layers, topic.configs);
-  if (!resolved) {
-    // Settings are checked when they are set; a broker default changed since can still make
-    // them fail to resolve. Keep serving with the broker's own defaults.
-    spdlog::warn("topic {}: {}; using the broker defaults", topic.name, resolved.error_text());
-    return storage::log_config_from(config_.log_defaults, config_.producer_id_expiration_ms);
-  }
-  return storage::log_config_from(resolved.value(), config_.producer_id_expiration_ms);
-}
-
 PublishOutcome Broker::apply_image(std::shared_ptr<const MetadataImage> next) {
-  std::shared_ptr<const MetadataImage> previous = metadata();
+  std::lock_guard lock(apply_mutex_);
+  const auto current = partitions_->table();
+  const MetadataImage& previous = current->image();
+  const bool layers_changed = !same_layers(previous, *next, config_.node_id);
+  auto settings = partitions_->resolve_settings(*next, layers_changed);
   PublishOutcome outcome;
   // Before the log manager is open (replay at start) the image is only recorded.
-  if (logs_) outcome.failed_topics = reconcile_logs(previous.get(), *next);
+  if (logs_) outcome.failed_topics = reconcile_logs(&previous, *next, settings);
   if (!outcome.failed_topics.empty()) {
     // Never serve a partition without its log: those topics stay as they were. The next
     // image is compared with what is served, so its publication tries their logs again.
     auto served = std::make_shared<MetadataImage>(*next);
     for (const auto& [name, why] : outcome.failed_topics) {
-      if (previous && previous->find_topic(name) != nullptr)
-        served->topics[name] = previous->topics.at(name);
+      settings.erase(name);
+      if (previous.find_topic(name) != nullptr)
+        served->topics[name] = previous.topics.at(name);
       else
         served->topics.erase(name);
     }
     next = std::move(served);
   }
-  const bool layers_changed =
-      previous == nullptr || !same_layers(*previous, *next, config_.node_id);
   if (connection_quotas_ && layers_changed)
     connection_quotas_->update(connection_quota_config(next.get()));
-  std::lock_guard lock(image_mutex_);
-  image_ = std::move(next);
+  partitions_->publish(std::move(next), std::move(settings), logs_.get());
   return outcome;
 }
 
@@ -375,8 +360,9 @@ ConnectionQuotaConfig Broker::connection_quota_config(const MetadataImage* image
   return q;
 }
 
-std::map<std::string, std::string> Broker::reconcile_logs(const MetadataImage* previous,
-                                                          const MetadataImage& next) {
+std::map<std::string, std::string> Broker::reconcile_logs(
+    const MetadataImage* previous, const MetadataImage& next,
+    const std::unordered_map<std::string, std::shared_ptr<const TopicSettings>>& settings) {
   std::map<std::string, std::string> failed;
   // Logs of topics that are gone, or whose directory belongs to an older topic of that name.
   for (const auto& tp : logs_->partitions()) {
@@ -405,7 +391,7 @@ std::map<std::string, std::string> Broker::reconcile_logs(const MetadataImage* p
     if (before != nullptr && before == topic.get() && !layers_changed) continue;
     const bool settings_changed =
         layers_changed || before == nullptr || before->configs != topic->configs;
-    storage::LogConfig cfg = log_config(next, *topic);
+    const storage::LogConfig& cfg = settings.at(name)->log;
     for (const auto& p : topic->partitions) {
       if (std::find(p.replicas.begin(), p.replicas.end(), config_.node_id) == p.replicas.end())
         continue;
@@ -513,14 +499,10 @@ std::vector<uint16_t> Broker::bound_ports() const {
   return ports;
 }
 
-std::shared_ptr<const MetadataImage> Broker::metadata() const {
-  std::lock_guard lock(image_mutex_);
-  return image_;
-}
+std::shared_ptr<const PartitionTable> Broker::partitions() const { return partitions_->table(); }
 
-std::shared_ptr<storage::PartitionLog> Broker::partition_log(const std::string& topic,
-                                                             int32_t partition) const {
-  return logs_->partition(storage::TopicPartition{topic, partition});
+std::shared_ptr<const MetadataImage> Broker::metadata() const {
+  return partitions_->table()->shared_image();
 }
 
 asio::awaitable<protocol::ErrorCode> Broker::auto_create_topic(const std::string& name) {

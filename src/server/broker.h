@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "core/config/broker_config.h"
@@ -22,8 +23,6 @@
 namespace kfk::storage {
 class LogCleanerManager;
 class LogManager;
-class PartitionLog;
-struct LogConfig;
 }  // namespace kfk::storage
 
 namespace kfk::server {
@@ -34,6 +33,9 @@ class OffsetsTopicStore;
 }  // namespace group
 
 class BrokerDispatcher;
+class PartitionManager;
+class PartitionTable;
+struct TopicSettings;
 class Controller;
 class FetchManager;
 struct PublishOutcome;
@@ -67,9 +69,9 @@ class Broker {
   // allow it, when auto.create.topics.enable is on.
   asio::awaitable<protocol::ErrorCode> auto_create_topic(const std::string& name);
 
-  // The log of a partition this broker leads; nullptr when there is none.
-  std::shared_ptr<storage::PartitionLog> partition_log(const std::string& topic,
-                                                       int32_t partition) const;
+  // The partitions as the current image has them, with this broker's replicas: what
+  // handlers and coordinators reach partitions through.
+  std::shared_ptr<const PartitionTable> partitions() const;
   storage::LogManager& logs() { return *logs_; }
   // nullptr when log.cleaner.enable is off.
   storage::LogCleanerManager* log_cleaner() { return cleaner_.get(); }
@@ -78,17 +80,17 @@ class Broker {
   group::GroupCoordinator& group_coordinator() { return *coordinator_; }
   group::OffsetsTopicStore& offsets_store() { return *offsets_store_; }
   ReactorPool& reactors() { return *reactors_; }
-  // The storage settings a topic's partitions use, from `image`.
-  storage::LogConfig log_config(const MetadataImage& image, const TopicState& topic) const;
 
  private:
   // Serves `next` after making the logs agree with it: creates the logs of new partitions,
   // deletes those of removed topics, applies changed settings. A topic whose logs could not
   // all be created is served as it was in the previous image (absent if new) and reported.
   PublishOutcome apply_image(std::shared_ptr<const MetadataImage> next);
-  // Returns the topics whose partition logs could not all be created, with why.
-  std::map<std::string, std::string> reconcile_logs(const MetadataImage* previous,
-                                                    const MetadataImage& next);
+  // Returns the topics whose partition logs could not all be created, with why. `previous`
+  // is null for the image found at start. `settings` has every topic of `next`.
+  std::map<std::string, std::string> reconcile_logs(
+      const MetadataImage* previous, const MetadataImage& next,
+      const std::unordered_map<std::string, std::shared_ptr<const TopicSettings>>& settings);
   // Locks every log dir and the metadata log dir (storage/dir_lock.h).
   std::string lock_dirs();
   std::string start_listeners();
@@ -119,8 +121,9 @@ class Broker {
   std::unique_ptr<FetchManager> fetch_;
   std::unique_ptr<group::OffsetsTopicStore> offsets_store_;
   std::unique_ptr<group::GroupCoordinator> coordinator_;
-  mutable std::mutex image_mutex_;
-  std::shared_ptr<const MetadataImage> image_;
+  // Serves images one at a time: log reconciliation, then the table's publication.
+  std::mutex apply_mutex_;
+  std::unique_ptr<PartitionManager> partitions_;
   std::thread maintenance_;
   std::mutex maintenance_mutex_;
   std::condition_variable maintenance_wake_;

@@ -174,12 +174,7 @@ std::shared_ptr<const MetadataImage> Controller::image() const {
 }
 
 config::BrokerLayers Controller::broker_layers(const MetadataImage& image) const {
-  config::BrokerLayers layers;
-  layers.static_config = &config_.values;
-  if (auto it = image.broker_configs.find(config_.node_id); it != image.broker_configs.end())
-    layers.dynamic_broker = it->second;
-  layers.dynamic_default = image.cluster_configs;
-  return layers;
+  return server::broker_layers(image, config_);
 }
 
 ControllerResult Controller::commit(std::vector<MetadataRecord> records) {

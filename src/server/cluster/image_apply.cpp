@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include "core/config/broker_config.h"
+
 namespace kfk::server {
 
 namespace {
@@ -123,6 +125,23 @@ std::string apply_metadata_record(MetadataImage& image, const MetadataRecord& re
           [&](const protocol::MetadataRegisterBrokerRecord&) -> std::string { return {}; },
       },
       record);
+}
+
+config::BrokerLayers broker_layers(const MetadataImage& image, const config::BrokerConfig& config) {
+  config::BrokerLayers layers;
+  layers.static_config = &config.values;
+  if (auto it = image.broker_configs.find(config.node_id); it != image.broker_configs.end())
+    layers.dynamic_broker = it->second;
+  layers.dynamic_default = image.cluster_configs;
+  return layers;
+}
+
+bool same_layers(const MetadataImage& a, const MetadataImage& b, int32_t node_id) {
+  auto broker = [&](const MetadataImage& i) {
+    auto it = i.broker_configs.find(node_id);
+    return it == i.broker_configs.end() ? std::map<std::string, std::string>{} : it->second;
+  };
+  return a.cluster_configs == b.cluster_configs && broker(a) == broker(b);
 }
 
 }  // namespace kfk::server

@@ -11,6 +11,7 @@
 #include "server/broker.h"
 #include "server/cluster/controller.h"
 #include "server/fetch/fetch_manager.h"
+#include "server/partition/partition.h"
 #include "server/storage/partition_log.h"
 
 namespace kfk::server::group {
@@ -52,8 +53,10 @@ ErrorCode OffsetsTopicStore::append(int32_t partition, const std::vector<StoreRe
                                     int64_t now_ms) {
   if (auto err = ensure_topic(); err != ErrorCode::none)
     return ErrorCode::coordinator_not_available;
-  auto log = broker_.partition_log(kOffsetsTopic, partition);
-  if (!log) return ErrorCode::not_leader_or_follower;
+  const auto table = broker_.partitions();
+  const auto replica = table->local(kOffsetsTopic, partition);
+  if (!replica) return ErrorCode::not_leader_or_follower;
+  storage::PartitionLog* log = &replica->log();
   record::BatchOptions options;
   record::BatchBuilder builder(options);
   for (const auto& r : records) {
@@ -65,7 +68,7 @@ ErrorCode OffsetsTopicStore::append(int32_t partition, const std::vector<StoreRe
   storage::AppendOptions append_options;
   append_options.origin = storage::AppendOrigin::coordinator;
   append_options.now_ms = now_ms;
-  if (const TopicState* t = broker_.metadata()->find_topic(kOffsetsTopic))
+  if (const TopicState* t = table->image().find_topic(kOffsetsTopic))
     if (const PartitionState* p = t->find_partition(partition))
       append_options.leader_epoch = p->leader_epoch;
   auto result = log->append(batch, append_options);
@@ -107,9 +110,9 @@ void report_damage(int32_t partition, int64_t first, int64_t next, std::string_v
 // knows fails with CORRUPT_MESSAGE and is resumed after it; a batch inside a read that fails its
 // CRC is read again as the first batch of a read, which the log checks and turns into a range.
 ErrorCode OffsetsTopicStore::read_all(int32_t partition, const Visit& visit) {
-  if (broker_.metadata()->find_topic(kOffsetsTopic) == nullptr) return ErrorCode::none;
-  auto log = broker_.partition_log(kOffsetsTopic, partition);
-  if (!log) return ErrorCode::none;
+  const auto replica = broker_.partitions()->local(kOffsetsTopic, partition);
+  if (!replica) return ErrorCode::none;
+  storage::PartitionLog* log = &replica->log();
   int64_t offset = log->log_start_offset();
   const int64_t end = log->log_end_offset();
   while (offset < end) {

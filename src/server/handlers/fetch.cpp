@@ -10,6 +10,7 @@
 #include "server/broker.h"
 #include "server/fetch/down_conversion.h"
 #include "server/fetch/fetch_manager.h"
+#include "server/partition/partition.h"
 #include "server/storage/file_io.h"
 #include "server/storage/partition_log.h"
 
@@ -35,44 +36,17 @@ struct PartitionRead {
 };
 
 struct ReadPass {
+  // Holds the image the partitions' topics point into.
+  std::shared_ptr<const PartitionTable> table;
   std::vector<PartitionRead> partitions;
   uint64_t bytes = 0;
   bool any_error = false;
 };
 
-// Resolves a partition's topic, remembering the last one (a request lists a topic's
-// partitions together), so that by-id lookups do not scan the image for every partition.
-class TopicResolver {
- public:
-  TopicResolver(const MetadataImage& image, bool by_id) : image_(image), by_id_(by_id) {}
-
-  const TopicState* find(const FetchPartitionKey& key) {
-    if (last_key_ && (by_id_ ? last_key_->topic_id == key.topic_id : last_key_->topic == key.topic))
-      return last_;
-    last_key_ = &key;
-    last_ = by_id_ ? (key.topic_id.is_zero() ? nullptr : image_.find_topic(key.topic_id))
-                   : image_.find_topic(key.topic);
-    return last_;
-  }
-
- private:
-  const MetadataImage& image_;
-  bool by_id_;
-  const FetchPartitionKey* last_key_ = nullptr;
-  const TopicState* last_ = nullptr;
-};
-
-// The client's view of the leader epoch against ours (-1: the client does not say).
-ErrorCode check_leader_epoch(int32_t requested, int32_t current) {
-  if (requested < 0 || requested == current) return ErrorCode::none;
-  return requested < current ? ErrorCode::fenced_leader_epoch : ErrorCode::unknown_leader_epoch;
-}
-
 ReadPass read_all(Broker& broker, const FetchContext& fctx, int64_t max_bytes) {
   ReadPass pass;
-  const auto image = broker.metadata();
-  TopicResolver resolver(*image, fctx.uses_topic_ids);
-  const int32_t node_id = broker.config().node_id;
+  pass.table = broker.partitions();
+  const PartitionTable& partitions = *pass.table;
   uint64_t remaining = static_cast<uint64_t>(std::max<int64_t>(max_bytes, 0));
   // As Kafka does, the first partition with records gets at least one whole batch even when
   // it exceeds the limits, so that a consumer always makes progress.
@@ -81,26 +55,18 @@ ReadPass read_all(Broker& broker, const FetchContext& fctx, int64_t max_bytes) {
   for (size_t i = 0; i < fctx.partitions.size(); ++i) {
     const FetchPartitionState& p = fctx.partitions[i];
     PartitionRead& out = pass.partitions[i];
-    const TopicState* topic = resolver.find(p.key);
-    out.topic = topic;
-    const PartitionState* part = topic ? topic->find_partition(p.key.partition) : nullptr;
-    std::shared_ptr<storage::PartitionLog> log;
-    if (topic == nullptr) {
-      out.error =
-          fctx.uses_topic_ids ? ErrorCode::unknown_topic_id : ErrorCode::unknown_topic_or_partition;
-    } else if (part == nullptr) {
-      out.error = ErrorCode::unknown_topic_or_partition;
-    } else if (part->leader != node_id) {
-      out.error = ErrorCode::not_leader_or_follower;
-    } else if (auto e = check_leader_epoch(p.current_leader_epoch, part->leader_epoch);
-               e != ErrorCode::none) {
-      out.error = e;
-    } else if (!(log = broker.partition_log(topic->name, p.key.partition))) {
-      out.error = ErrorCode::not_leader_or_follower;
+    const PartitionLookup found =
+        fctx.uses_topic_ids
+            ? partitions.leader(p.key.topic_id, p.key.partition, p.current_leader_epoch)
+            : partitions.leader(p.key.topic, p.key.partition, p.current_leader_epoch);
+    out.topic = found.topic;
+    if (!found.ok()) {
+      out.error = found.error;
     } else {
       const uint64_t limit =
           std::min<uint64_t>(remaining, static_cast<uint64_t>(std::max<int32_t>(p.max_bytes, 0)));
-      storage::ReadResult r = log->read(p.fetch_offset, static_cast<size_t>(limit), min_one);
+      storage::ReadResult r =
+          found.partition->log().read(p.fetch_offset, static_cast<size_t>(limit), min_one);
       out.error = r.error;
       if (r.ok()) {
         out.high_watermark = r.high_watermark;

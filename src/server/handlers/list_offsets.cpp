@@ -5,6 +5,7 @@
 
 #include "core/protocol/errors.h"
 #include "server/broker.h"
+#include "server/partition/partition.h"
 #include "server/storage/partition_log.h"
 
 namespace kfk::server {
@@ -24,27 +25,21 @@ void fail(PartitionResponse& out, ErrorCode code) {
   out.leader_epoch = -1;
 }
 
-void list_partition(Broker& broker, const MetadataImage& image, const std::string& topic_name,
+void list_partition(const PartitionTable& partitions, const std::string& topic_name,
                     const protocol::ListOffsetsRequest::ListOffsetsPartition& p,
                     PartitionResponse& out) {
   out.partition_index = p.partition_index;
-  const TopicState* topic = image.find_topic(topic_name);
-  const PartitionState* part =
-      topic != nullptr ? topic->find_partition(p.partition_index) : nullptr;
-  if (part == nullptr) return fail(out, ErrorCode::unknown_topic_or_partition);
-  if (part->leader != broker.config().node_id) return fail(out, ErrorCode::not_leader_or_follower);
-  if (p.current_leader_epoch >= 0 && p.current_leader_epoch != part->leader_epoch)
-    return fail(out, p.current_leader_epoch < part->leader_epoch ? ErrorCode::fenced_leader_epoch
-                                                                 : ErrorCode::unknown_leader_epoch);
-  auto log = broker.partition_log(topic_name, p.partition_index);
-  if (!log) return fail(out, ErrorCode::not_leader_or_follower);
+  const PartitionLookup leader =
+      partitions.leader(topic_name, p.partition_index, p.current_leader_epoch);
+  if (!leader.ok()) return fail(out, leader.error);
+  storage::PartitionLog& log = leader.partition->log();
 
   out.error_code = 0;
   out.timestamp = -1;
   out.offset = -1;
   out.leader_epoch = -1;
   if (p.timestamp == kLatestTieredTimestamp) return;
-  auto found = log->list_offset(p.timestamp);
+  auto found = log.list_offset(p.timestamp);
   if (!found) return fail(out, found.error().kafka_error_code());
   if (!*found) return;
   const storage::OffsetAndTimestamp& r = **found;
@@ -53,12 +48,12 @@ void list_partition(Broker& broker, const MetadataImage& image, const std::strin
   const bool special = p.timestamp == storage::kLatestTimestamp ||
                        p.timestamp == storage::kEarliestTimestamp ||
                        p.timestamp == storage::kEarliestLocalTimestamp;
-  if (!special && r.offset >= log->high_watermark()) return;
+  if (!special && r.offset >= log.high_watermark()) return;
   out.offset = r.offset;
   out.timestamp = r.timestamp;
   // With one replica the leader epoch never changes under a partition's records, so the
   // current one is the epoch of every offset.
-  out.leader_epoch = part->leader_epoch;
+  out.leader_epoch = leader.state->leader_epoch;
 }
 
 }  // namespace
@@ -66,7 +61,7 @@ void list_partition(Broker& broker, const MetadataImage& image, const std::strin
 asio::awaitable<void> ListOffsetsHandler::handle(RequestContext& ctx, const Request& req,
                                                  Response& resp) {
   resp.throttle_time_ms = 0;
-  const auto image = ctx.broker.metadata();
+  const auto partitions = ctx.broker.partitions();
   std::set<std::pair<std::string, int32_t>> seen, duplicates;
   for (const auto& t : req.topics)
     for (const auto& p : t.partitions)
@@ -81,7 +76,7 @@ asio::awaitable<void> ListOffsetsHandler::handle(RequestContext& ctx, const Requ
       if (duplicates.contains({t.name, p.partition_index}))
         fail(out, ErrorCode::invalid_request);  // as Kafka answers a partition listed twice
       else
-        list_partition(ctx.broker, *image, t.name, p, out);
+        list_partition(*partitions, t.name, p, out);
       // v0 (still used by older tools such as Burrow) answers with a list of offsets; one,
       // the offset found, satisfies any max_num_offsets of at least one.
       if (ctx.version() == 0 && out.error_code == 0 && out.offset >= 0 && p.max_num_offsets > 0)

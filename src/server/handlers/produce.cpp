@@ -3,21 +3,19 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
-#include "core/config/topic_config.h"
 #include "core/protocol/errors.h"
 #include "core/record/record_batch.h"
 #include "server/broker.h"
-#include "server/cluster/controller.h"
 #include "server/fetch/fetch_manager.h"
-#include "server/handlers/produce_batch.h"
 #include "server/handlers/produce_legacy.h"
 #include "server/log_rate_limit.h"
+#include "server/partition/partition.h"
 #include "server/storage/file_io.h"
 #include "server/storage/partition_log.h"
+#include "server/storage/produce_validation.h"
 
 namespace kfk::server {
 
@@ -25,28 +23,6 @@ namespace {
 
 using protocol::ErrorCode;
 using PartitionResponse = protocol::ProduceResponse::PartitionProduceResponse;
-
-// Resolving a topic's settings parses its overrides and the broker layers: done once per
-// topic and metadata image on each reactor thread, not once per request.
-const ProduceSettings& settings_for(Broker& broker,
-                                    const std::shared_ptr<const MetadataImage>& image,
-                                    const TopicState& topic) {
-  struct Cache {
-    std::shared_ptr<const MetadataImage> image;
-    std::unordered_map<std::string, ProduceSettings> topics;
-  };
-  thread_local Cache cache;
-  if (cache.image != image) {
-    cache.image = image;
-    cache.topics.clear();
-  }
-  auto it = cache.topics.find(topic.name);
-  if (it != cache.topics.end()) return it->second;
-  auto resolved =
-      config::resolve_topic_config(broker.controller().broker_layers(*image), topic.configs);
-  ProduceSettings s = resolved ? produce_settings_from(resolved.value()) : ProduceSettings{};
-  return cache.topics.emplace(topic.name, s).first->second;
-}
 
 void fail(PartitionResponse& out, ErrorCode code, std::optional<std::string> message = {}) {
   out.error_code = static_cast<int16_t>(code);
@@ -77,28 +53,24 @@ bool has_transactional_batch(const protocol::ProduceRequest& req) {
   return false;
 }
 
-void produce_partition(Broker& broker, const std::shared_ptr<const MetadataImage>& image,
-                       const std::string& topic_name,
+void produce_partition(const PartitionTable& partitions, const std::string& topic_name,
                        const protocol::ProduceRequest::PartitionProduceData& data, int16_t version,
                        int16_t acks, int64_t now, PartitionResponse& out, bool& appended) {
   out.index = data.index;
-  const TopicState* topic = image->find_topic(topic_name);
-  const PartitionState* part = topic != nullptr ? topic->find_partition(data.index) : nullptr;
-  if (part == nullptr) return fail(out, ErrorCode::unknown_topic_or_partition);
-  if (part->leader != broker.config().node_id) return fail(out, ErrorCode::not_leader_or_follower);
+  const PartitionLookup found = partitions.leader(topic_name, data.index);
+  if (!found.ok()) return fail(out, found.error);
   // The coordinators own the internal topics; a client's records would corrupt their state.
-  if (topic->internal)
+  if (found.topic->internal)
     return fail(out, ErrorCode::invalid_topic_exception,
                 fmt::format("Cannot append to internal topic {}", topic_name));
-  const ProduceSettings& settings = settings_for(broker, image, *topic);
-  if (acks == -1 && static_cast<int32_t>(part->isr.size()) < settings.min_insync_replicas)
+  const storage::ProduceSettings& settings = found.settings->produce;
+  if (acks == -1 && static_cast<int32_t>(found.state->isr.size()) < settings.min_insync_replicas)
     return fail(
         out, ErrorCode::not_enough_replicas,
         fmt::format("The size of the current ISR {} is insufficient to satisfy the "
                     "min.isr requirement of {} for partition {}-{}",
-                    part->isr.size(), settings.min_insync_replicas, topic_name, data.index));
-  auto log = broker.partition_log(topic_name, data.index);
-  if (!log) return fail(out, ErrorCode::not_leader_or_follower);
+                    found.state->isr.size(), settings.min_insync_replicas, topic_name, data.index));
+  storage::PartitionLog& log = found.partition->log();
 
   // The request is the dispatcher's own decoded copy, not shared with anyone: the log
   // assigns offsets by rewriting the batch in place, so it is appended without a copy.
@@ -108,11 +80,11 @@ void produce_partition(Broker& broker, const std::shared_ptr<const MetadataImage
     bytes = std::span(records);
   }
   storage::AppendOptions options;
-  options.leader_epoch = part->leader_epoch;
+  options.leader_epoch = found.state->leader_epoch;
   options.now_ms = now;
-  CheckedBatch checked;
+  storage::CheckedBatch checked;
   if (single_batch(bytes)) {
-    checked = check_produce_batch(bytes, version, settings, topic_name, data.index, now);
+    checked = storage::check_produce_batch(bytes, version, settings, topic_name, data.index, now);
     if (checked.rejection) {
       fail(out, checked.rejection->error, std::move(checked.rejection->message));
       out.record_errors = std::move(checked.rejection->record_errors);
@@ -121,10 +93,10 @@ void produce_partition(Broker& broker, const std::shared_ptr<const MetadataImage
     if (checked.rebuilt) bytes = std::span(*checked.rebuilt);
     options.records_validated = checked.validated;
   }
-  storage::AppendResult r = log->append(bytes, options);
+  storage::AppendResult r = log.append(bytes, options);
   if (!r.ok()) return fail(out, r.error, r.error_message);
   if (r.flush_needed) {
-    if (auto err = log->flush_up_to(r.last_offset + 1); !err.ok()) {
+    if (auto err = log.flush_up_to(r.last_offset + 1); !err.ok()) {
       spdlog::error("partition {}-{}: flush failed: {}", topic_name, data.index, err.message());
       return fail(out, err.kafka_error_code(), err.message());
     }
@@ -152,7 +124,7 @@ asio::awaitable<void> ProduceHandler::handle(RequestContext& ctx, const Request&
     all_fail.emplace(ErrorCode::transactional_id_authorization_failed,
                      "Transactions are not supported by this broker");
   }
-  const auto image = ctx.broker.metadata();
+  const auto partitions = ctx.broker.partitions();
   const int64_t now = storage::wall_clock_ms();
   bool any_error = false;
   // Fetches waiting for these partitions are woken once the whole request is appended: a
@@ -172,7 +144,7 @@ asio::awaitable<void> ProduceHandler::handle(RequestContext& ctx, const Request&
         fail(out, legacy->code, std::move(legacy->message));
       else {
         bool appended = false;
-        produce_partition(ctx.broker, image, topic.name, data, ctx.version(), req.acks, now, out,
+        produce_partition(*partitions, topic.name, data, ctx.version(), req.acks, now, out,
                           appended);
         if (appended) appended_to.emplace_back(&topic.name, data.index);
       }

@@ -1,4 +1,4 @@
-// What a producer's batch must pass before the Produce handler appends it, in one pass over
+// What a producer's batch must pass before it is appended to a partition, in one pass over
 // its records (record::RecordScanner): the batch header and every record's structure (as
 // Kafka's LogValidator and record reader check them), the topic's timestamp bounds and, for
 // compacted topics, keys; the same pass recompresses the batch when the topic has a codec of
@@ -19,7 +19,7 @@ namespace kfk::config {
 struct TopicConfig;
 }
 
-namespace kfk::server {
+namespace kfk::storage {
 
 // The topic settings the produce path applies itself (the log applies the others).
 struct ProduceSettings {
@@ -57,4 +57,4 @@ CheckedBatch check_produce_batch(std::span<uint8_t> batch_bytes, int16_t version
                                  const ProduceSettings& settings, const std::string& topic,
                                  int32_t partition, int64_t now);
 
-}  // namespace kfk::server
+}  // namespace kfk::storage

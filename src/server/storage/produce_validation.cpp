@@ -1,4 +1,4 @@
-#include "server/handlers/produce_batch.h"
+#include "server/storage/produce_validation.h"
 
 #include <fmt/format.h>
 
@@ -8,7 +8,7 @@
 #include "core/config/topic_config.h"
 #include "core/record/record_scanner.h"
 
-namespace kfk::server {
+namespace kfk::storage {
 
 namespace {
 
@@ -195,4 +195,4 @@ CheckedBatch check_produce_batch(std::span<uint8_t> batch_bytes, int16_t version
   return result;
 }
 
-}  // namespace kfk::server
+}  // namespace kfk::storage

@@ -1,0 +1,143 @@
+// The partition layer: how PartitionTable finds a partition to serve, and what
+// PartitionManager keeps from one published table to the next.
+#include <doctest/doctest.h>
+
+#include "core/config/broker_config.h"
+#include "server/partition/partition_manager.h"
+#include "server/storage/log_manager.h"
+#include "storage_test_support.h"
+
+using kfk::protocol::ErrorCode;
+using kfk::protocol::Uuid;
+using namespace kfk::server;
+
+namespace {
+
+std::shared_ptr<TopicState> make_topic(const std::string& name, int partitions, int32_t leader,
+                                       int32_t epoch = 3) {
+  auto t = std::make_shared<TopicState>();
+  t->name = name;
+  t->id = Uuid::random();
+  for (int p = 0; p < partitions; ++p) {
+    PartitionState s;
+    s.partition = p;
+    s.leader = leader;
+    s.leader_epoch = epoch;
+    s.replicas = {leader};
+    s.isr = {leader};
+    t->partitions.push_back(s);
+  }
+  return t;
+}
+
+std::unique_ptr<kfk::storage::LogManager> open_logs(const std::filesystem::path& dir) {
+  kfk::storage::LogManagerOptions o;
+  o.log_dirs = {dir};
+  auto m = kfk::storage::LogManager::open(o);
+  REQUIRE_MESSAGE(m, m.error().message());
+  return std::move(m).value();
+}
+
+}  // namespace
+
+TEST_CASE("partition table: one lookup answers Kafka's error for each partition") {
+  kfk::storage::testing::TempDir tmp;
+  auto logs = open_logs(tmp.path());
+  kfk::config::BrokerConfig config = kfk::config::default_broker_config();
+  config.node_id = 1;
+  PartitionManager manager(config);
+
+  auto image = std::make_shared<MetadataImage>();
+  auto orders = make_topic("orders", 2, 1);
+  auto elsewhere = make_topic("elsewhere", 1, 2);
+  auto unlogged = make_topic("unlogged", 1, 1);
+  image->topics = {{"orders", orders}, {"elsewhere", elsewhere}, {"unlogged", unlogged}};
+  REQUIRE(logs->create_partition({"orders", 0}, {}));
+  REQUIRE(logs->create_partition({"orders", 1}, {}));
+  REQUIRE(logs->create_partition({"elsewhere", 0}, {}));
+  manager.publish(image, {}, logs.get());
+  const auto table = manager.table();
+
+  auto found = table->leader("orders", 1);
+  REQUIRE(found.ok());
+  CHECK(found.partition->topic() == "orders");
+  CHECK(found.partition->index() == 1);
+  CHECK(&found.partition->log() == logs->partition({"orders", 1}).get());
+  CHECK(found.state->leader_epoch == 3);
+  REQUIRE(found.settings != nullptr);
+  CHECK(found.settings->resolved.has_value());
+
+  CHECK(table->leader("nope", 0).error == ErrorCode::unknown_topic_or_partition);
+  CHECK(table->leader("orders", 2).error == ErrorCode::unknown_topic_or_partition);
+  CHECK(table->leader("orders", -1).error == ErrorCode::unknown_topic_or_partition);
+  // The topic is known even when the partition is not.
+  CHECK(table->leader("orders", 7).topic == orders.get());
+  // Led by another broker, though its log is here.
+  CHECK(table->leader("elsewhere", 0).error == ErrorCode::not_leader_or_follower);
+  CHECK(table->local("elsewhere", 0) != nullptr);
+  // Led here by the image, but without a log: not served.
+  CHECK(table->leader("unlogged", 0).error == ErrorCode::not_leader_or_follower);
+  CHECK(table->local("unlogged", 0) == nullptr);
+
+  // The client's leader epoch against the image's.
+  CHECK(table->leader("orders", 0, 3).ok());
+  CHECK(table->leader("orders", 0, -1).ok());
+  CHECK(table->leader("orders", 0, 2).error == ErrorCode::fenced_leader_epoch);
+  CHECK(table->leader("orders", 0, 4).error == ErrorCode::unknown_leader_epoch);
+
+  // By topic id.
+  CHECK(table->leader(orders->id, 0).ok());
+  CHECK(table->topic(orders->id) == orders.get());
+  CHECK(table->leader(Uuid::random(), 0).error == ErrorCode::unknown_topic_id);
+  CHECK(table->leader(Uuid{}, 0).error == ErrorCode::unknown_topic_id);
+  CHECK(table->leader(orders->id, 0, 2).error == ErrorCode::fenced_leader_epoch);
+}
+
+TEST_CASE("partition table: replicas and settings carry over while unchanged") {
+  kfk::storage::testing::TempDir tmp;
+  auto logs = open_logs(tmp.path());
+  kfk::config::BrokerConfig config = kfk::config::default_broker_config();
+  config.node_id = 1;
+  PartitionManager manager(config);
+
+  auto orders = make_topic("orders", 1, 1);
+  auto first = std::make_shared<MetadataImage>();
+  first->topics = {{"orders", orders}};
+  REQUIRE(logs->create_partition({"orders", 0}, {}));
+  manager.publish(first, manager.resolve_settings(*first, false), logs.get());
+  const auto before = manager.table();
+  const Partition* replica = before->leader("orders", 0).partition;
+  const TopicSettings* settings = before->settings("orders");
+  REQUIRE(replica != nullptr);
+  CHECK(settings->log.retention_ms == config.log_defaults.retention_ms);
+
+  // An image that leaves the topic as it was keeps its replica and its resolved settings.
+  auto second = std::make_shared<MetadataImage>(*first);
+  second->offset = 10;
+  manager.publish(second, manager.resolve_settings(*second, false), logs.get());
+  CHECK(manager.table()->leader("orders", 0).partition == replica);
+  CHECK(manager.table()->settings("orders") == settings);
+  // The earlier table is unchanged for a request still holding it.
+  CHECK(&before->image() == first.get());
+
+  // A changed override is resolved anew; the replica stays the same object.
+  auto changed = std::make_shared<TopicState>(*orders);
+  changed->configs["retention.ms"] = "1000";
+  auto third = std::make_shared<MetadataImage>(*second);
+  third->topics["orders"] = changed;
+  manager.publish(third, manager.resolve_settings(*third, false), logs.get());
+  CHECK(manager.table()->leader("orders", 0).partition == replica);
+  CHECK(manager.table()->settings("orders")->log.retention_ms == 1000);
+
+  // Changed broker layers resolve every topic again.
+  auto fourth = std::make_shared<MetadataImage>(*third);
+  fourth->cluster_configs["log.retention.ms"] = "5000";
+  auto resolved = manager.resolve_settings(*fourth, true);
+  CHECK(resolved.at("orders").get() != manager.table()->settings("orders"));
+
+  // A topic whose log was deleted and created again gets a new replica.
+  REQUIRE(logs->delete_partition({"orders", 0}).ok());
+  REQUIRE(logs->create_partition({"orders", 0}, {}));
+  manager.publish(fourth, std::move(resolved), logs.get());
+  CHECK(manager.table()->leader("orders", 0).partition != replica);
+}
