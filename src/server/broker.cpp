@@ -272,7 +272,7 @@ std::string Broker::open_storage(MetadataImage base) {
   if (auto failed = reconcile_logs(nullptr, table->image(), settings); !failed.empty())
     return fmt::format("cannot create the logs of topic {}: {}", failed.begin()->first,
                        failed.begin()->second);
-  partitions_->publish(table->shared_image(), std::move(settings), logs_.get());
+  partitions_->publish(table->shared_image(), settings, logs_.get());
   const auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
           .count();
@@ -304,7 +304,7 @@ PublishOutcome Broker::apply_image(std::shared_ptr<const MetadataImage> next) {
   }
   if (connection_quotas_ && layers_changed)
     connection_quotas_->update(connection_quota_config(next.get()));
-  partitions_->publish(std::move(next), std::move(settings), logs_.get());
+  partitions_->publish(std::move(next), settings, logs_.get());
   return outcome;
 }
 
@@ -391,7 +391,9 @@ std::map<std::string, std::string> Broker::reconcile_logs(
     if (before != nullptr && before == topic.get() && !layers_changed) continue;
     const bool settings_changed =
         layers_changed || before == nullptr || before->configs != topic->configs;
-    const storage::LogConfig& cfg = settings.at(name)->log;
+    const auto topic_settings = partitions_->settings_of(settings, name);
+    const storage::LogConfig cfg =
+        topic_settings ? topic_settings->log : partitions_->resolve(next, *topic).log;
     for (const auto& p : topic->partitions) {
       if (std::find(p.replicas.begin(), p.replicas.end(), config_.node_id) == p.replicas.end())
         continue;

@@ -87,7 +87,8 @@ class Broker {
   // all be created is served as it was in the previous image (absent if new) and reported.
   PublishOutcome apply_image(std::shared_ptr<const MetadataImage> next);
   // Returns the topics whose partition logs could not all be created, with why. `previous`
-  // is null for the image found at start. `settings` has every topic of `next`.
+  // is null for the image found at start. `settings`: the settings of the topics that changed
+  // (PartitionManager::resolve_settings).
   std::map<std::string, std::string> reconcile_logs(
       const MetadataImage* previous, const MetadataImage& next,
       const std::unordered_map<std::string, std::shared_ptr<const TopicSettings>>& settings);

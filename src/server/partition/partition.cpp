@@ -16,7 +16,7 @@ PartitionTable::PartitionTable(std::shared_ptr<const MetadataImage> image, int32
 
 PartitionLookup PartitionTable::lookup(const Topic* topic, int32_t partition, int32_t epoch) const {
   PartitionLookup out;
-  out.topic = topic->state;
+  out.topic = topic->state.get();
   out.settings = topic->settings.get();
   out.state = topic->state->find_partition(partition);
   if (out.state == nullptr) {
@@ -40,7 +40,7 @@ PartitionLookup PartitionTable::leader(const std::string& topic, int32_t partiti
                                        int32_t current_leader_epoch) const {
   auto it = topics_.find(topic);
   if (it == topics_.end()) return {ErrorCode::unknown_topic_or_partition};
-  return lookup(&it->second, partition, current_leader_epoch);
+  return lookup(it->second.get(), partition, current_leader_epoch);
 }
 
 PartitionLookup PartitionTable::leader(const protocol::Uuid& topic_id, int32_t partition,
@@ -54,19 +54,19 @@ std::shared_ptr<Partition> PartitionTable::local(const std::string& topic,
                                                  int32_t partition) const {
   auto it = topics_.find(topic);
   if (it == topics_.end() || partition < 0 ||
-      static_cast<size_t>(partition) >= it->second.partitions.size())
+      static_cast<size_t>(partition) >= it->second->partitions.size())
     return nullptr;
-  return it->second.partitions[static_cast<size_t>(partition)];
+  return it->second->partitions[static_cast<size_t>(partition)];
 }
 
 const TopicSettings* PartitionTable::settings(const std::string& topic) const {
   auto it = topics_.find(topic);
-  return it == topics_.end() ? nullptr : it->second.settings.get();
+  return it == topics_.end() ? nullptr : it->second->settings.get();
 }
 
 const TopicState* PartitionTable::topic(const protocol::Uuid& topic_id) const {
   auto it = by_id_.find(topic_id);
-  return it == by_id_.end() ? nullptr : it->second->state;
+  return it == by_id_.end() ? nullptr : it->second->state.get();
 }
 
 }  // namespace kfk::server

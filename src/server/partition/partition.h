@@ -69,7 +69,6 @@ class PartitionTable {
  public:
   // An empty table for `image` (before the logs are open).
   PartitionTable(std::shared_ptr<const MetadataImage> image, int32_t node_id);
-  // Its by-id index points into its own topics.
   PartitionTable(const PartitionTable&) = delete;
   PartitionTable& operator=(const PartitionTable&) = delete;
 
@@ -97,17 +96,20 @@ class PartitionTable {
   struct UuidHash {
     size_t operator()(const protocol::Uuid& id) const;
   };
+  // A topic as one image has it. Shared by consecutive tables while the topic, its settings
+  // and its logs stay the same, so publishing an image costs little per unchanged topic.
   struct Topic {
-    const TopicState* state = nullptr;
+    std::shared_ptr<const TopicState> state;
     std::shared_ptr<const TopicSettings> settings;
     // By partition index; null where this broker holds no replica.
     std::vector<std::shared_ptr<Partition>> partitions;
+    bool with_logs = false;  // built after the logs were open
   };
   PartitionLookup lookup(const Topic* topic, int32_t partition, int32_t epoch) const;
 
   std::shared_ptr<const MetadataImage> image_;
   int32_t node_id_;
-  std::unordered_map<std::string, Topic> topics_;
+  std::unordered_map<std::string, std::shared_ptr<const Topic>> topics_;
   std::unordered_map<protocol::Uuid, const Topic*, UuidHash> by_id_;
 };
 

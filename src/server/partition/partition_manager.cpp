@@ -37,53 +37,65 @@ PartitionManager::SettingsMap PartitionManager::resolve_settings(const MetadataI
                                                                  bool layers_changed) const {
   const auto current = table();
   SettingsMap out;
-  out.reserve(next.topics.size());
   for (const auto& [name, state] : next.topics) {
+    // A published TopicState is never changed in place: the same pointer, the same topic.
     if (!layers_changed) {
       auto old = current->topics_.find(name);
-      // A published TopicState is never changed in place: the same pointer, the same topic.
-      if (old != current->topics_.end() && old->second.state == state.get() &&
-          old->second.settings) {
-        out.emplace(name, old->second.settings);
-        continue;
-      }
+      if (old != current->topics_.end() && old->second->state == state) continue;
     }
     out.emplace(name, std::make_shared<const TopicSettings>(resolve(next, *state)));
   }
   return out;
 }
 
-void PartitionManager::publish(std::shared_ptr<const MetadataImage> image, SettingsMap settings,
-                               const storage::LogManager* logs) {
+std::shared_ptr<const TopicSettings> PartitionManager::settings_of(const SettingsMap& changed,
+                                                                   const std::string& topic) const {
+  if (auto it = changed.find(topic); it != changed.end()) return it->second;
+  const auto current = table();
+  auto it = current->topics_.find(topic);
+  return it == current->topics_.end() ? nullptr : it->second->settings;
+}
+
+void PartitionManager::publish(std::shared_ptr<const MetadataImage> image,
+                               const SettingsMap& changed, const storage::LogManager* logs) {
   const auto current = table();
   auto next = std::make_shared<PartitionTable>(image, config_.node_id);
   next->topics_.reserve(image->topics.size());
+  next->by_id_.reserve(image->topics.size());
   for (const auto& [name, state] : image->topics) {
-    PartitionTable::Topic& topic = next->topics_[name];
-    topic.state = state.get();
-    if (auto it = settings.find(name); it != settings.end() && it->second) {
-      topic.settings = std::move(it->second);
-    } else if (auto old = current->topics_.find(name); old != current->topics_.end() &&
-                                                       old->second.state == state.get() &&
-                                                       old->second.settings) {
-      topic.settings = old->second.settings;
-    } else {
-      topic.settings = std::make_shared<const TopicSettings>(resolve(*image, *state));
+    auto old = current->topics_.find(name);
+    const PartitionTable::Topic* before =
+        old != current->topics_.end() && old->second->state == state ? old->second.get() : nullptr;
+    auto settings = changed.find(name);
+    if (before != nullptr && settings == changed.end() && before->with_logs == (logs != nullptr)) {
+      next->by_id_.emplace(state->id, before);
+      next->topics_.emplace(name, old->second);
+      continue;
     }
+    auto topic = std::make_shared<PartitionTable::Topic>();
+    topic->state = state;
+    if (settings != changed.end())
+      topic->settings = settings->second;
+    else if (before != nullptr)
+      topic->settings = before->settings;
+    else
+      topic->settings = std::make_shared<const TopicSettings>(resolve(*image, *state));
+    topic->with_logs = logs != nullptr;
     if (logs != nullptr) {
       for (const PartitionState& p : state->partitions) {
         if (p.partition < 0) continue;
         auto log = logs->partition(storage::TopicPartition{name, p.partition});
         if (!log) continue;
         const auto index = static_cast<size_t>(p.partition);
-        if (topic.partitions.size() <= index) topic.partitions.resize(index + 1);
+        if (topic->partitions.size() <= index) topic->partitions.resize(index + 1);
         auto kept = current->local(name, p.partition);
-        topic.partitions[index] = kept && kept->shared_log() == log
-                                      ? std::move(kept)
-                                      : std::make_shared<Partition>(name, p.partition, log);
+        topic->partitions[index] = kept && kept->shared_log() == log
+                                       ? std::move(kept)
+                                       : std::make_shared<Partition>(name, p.partition, log);
       }
     }
-    next->by_id_.emplace(state->id, &topic);
+    next->by_id_.emplace(state->id, topic.get());
+    next->topics_.emplace(name, std::move(topic));
   }
   std::lock_guard lock(mu_);
   table_ = std::move(next);

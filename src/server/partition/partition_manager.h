@@ -28,15 +28,20 @@ class PartitionManager {
   // The table being served; never null (empty until the first publish).
   std::shared_ptr<const PartitionTable> table() const;
 
-  // The settings of every topic of `next`: those of the current table where neither the
-  // topic nor (when `layers_changed` is false) the broker layers changed, else resolved anew.
+  // The settings of the topics of `next` that differ from the current table's: the topics
+  // that are new or changed, or all of them when `layers_changed` (the broker's dynamic
+  // settings changed).
   SettingsMap resolve_settings(const MetadataImage& next, bool layers_changed) const;
+  // A topic's settings: from `changed` (resolve_settings), else the current table's.
+  std::shared_ptr<const TopicSettings> settings_of(const SettingsMap& changed,
+                                                   const std::string& topic) const;
 
-  // Publishes the table of `image`. Its local replicas are the partitions of `logs` (none
-  // when null, before the logs are open); each keeps its Partition object across tables
-  // while its log stays the same. Topics missing from `settings` keep the current table's
-  // settings when their state is unchanged, else are resolved.
-  void publish(std::shared_ptr<const MetadataImage> image, SettingsMap settings,
+  // Publishes the table of `image` with the settings `changed` holds (the others are kept,
+  // or resolved when missing). Its local replicas are the partitions of `logs` (none when
+  // null, before the logs are open); a topic whose state, settings and logs did not change
+  // shares its entry with the current table, and each replica keeps its Partition object
+  // while its log stays the same.
+  void publish(std::shared_ptr<const MetadataImage> image, const SettingsMap& changed,
                const storage::LogManager* logs);
 
   // One topic's settings against `image`'s broker layers.
