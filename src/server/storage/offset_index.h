@@ -14,8 +14,10 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <string>
 
-#include "server/storage/index_file.h"
+#include "core/util/big_endian.h"
+#include "server/storage/segment_index.h"
 
 namespace kfk::storage {
 
@@ -25,42 +27,52 @@ struct OffsetPosition {
   bool operator==(const OffsetPosition&) const = default;
 };
 
-class OffsetIndex {
+// The codec of an .index entry (see segment_index.h for what each member is for).
+struct OffsetIndexEntry {
+  using Value = OffsetPosition;
+  static constexpr size_t kSize = 8;
+  static constexpr StorageErrorKind kCorruptKind = StorageErrorKind::corrupt_index;
+
+  static Value decode(const uint8_t* p, int64_t base_offset) {
+    return {base_offset + load_be<int32_t>(p), load_be<uint32_t>(p + 4)};
+  }
+  static void encode(const Value& e, int64_t base_offset, uint8_t* p) {
+    store_be<uint32_t>(p, static_cast<uint32_t>(e.offset - base_offset));
+    store_be<uint32_t>(p + 4, e.position);
+  }
+  static int64_t key(const Value& e) { return e.offset; }
+  static int64_t offset(const Value& e) { return e.offset; }
+  // No entry at or below the target: scan from the segment's start.
+  static Value before_first(int64_t base_offset) { return {base_offset, 0}; }
+  // Both fields increase strictly.
+  static bool follows(const Value& prev, const Value& next) {
+    return next.offset > prev.offset && next.position > prev.position;
+  }
+  static std::string disorder(const Value& prev, const Value& next);
+  static std::string text(const Value& e);
+};
+
+extern template class SegmentIndex<OffsetIndexEntry>;
+
+class OffsetIndex : public SegmentIndex<OffsetIndexEntry> {
  public:
-  static constexpr size_t kEntrySize = 8;
+  using SegmentIndex::SegmentIndex;
 
-  OffsetIndex(std::filesystem::path path, int64_t base_offset);
+  // lookup(target) (inherited): the last entry whose offset is <= target; {base_offset, 0}
+  // when there is none.
 
-  StorageError open(size_t max_bytes, bool writable) { return file_.open(max_bytes, writable); }
-
-  // The last entry whose offset is <= target; {base_offset, 0} when there is none.
-  OffsetPosition lookup(int64_t target) const;
   // The last entry whose position is <= position; nullopt when there is none.
   std::optional<OffsetPosition> floor_by_position(uint64_t position) const;
 
   // Adds an entry. Fails with index_full when there is no room and invalid_index_entry when
   // the offset or position does not increase, or the offset does not fit the relative int32.
   StorageError append(int64_t offset, uint32_t position);
-  // Removes the entries whose offset is >= offset.
-  StorageError truncate_to(int64_t offset);
-  StorageError truncate_all() { return file_.truncate_entries(0); }
 
   // Cheap checks for an index that is about to be trusted: whole entries, the last entry
   // after the first and inside the log.
   StorageError sanity_check(uint64_t log_size) const;
 
-  int64_t base_offset() const { return base_offset_; }
-  size_t entries() const { return file_.entries(); }
   bool full() const { return file_.entries() >= file_.max_entries(); }
-  OffsetPosition entry(size_t i) const;
-  std::optional<OffsetPosition> last_entry() const;
-
-  IndexFile& file() { return file_; }
-  const IndexFile& file() const { return file_; }
-
- private:
-  int64_t base_offset_;
-  IndexFile file_;
 };
 
 }  // namespace kfk::storage

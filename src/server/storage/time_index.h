@@ -19,8 +19,10 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <string>
 
-#include "server/storage/index_file.h"
+#include "core/util/big_endian.h"
+#include "server/storage/segment_index.h"
 
 namespace kfk::storage {
 
@@ -30,40 +32,49 @@ struct TimestampOffset {
   bool operator==(const TimestampOffset&) const = default;
 };
 
-class TimeIndex {
+// The codec of a .timeindex entry (see segment_index.h for what each member is for).
+struct TimeIndexEntry {
+  using Value = TimestampOffset;
+  static constexpr size_t kSize = 12;
+  static constexpr StorageErrorKind kCorruptKind = StorageErrorKind::corrupt_time_index;
+
+  static Value decode(const uint8_t* p, int64_t base_offset) {
+    return {load_be<int64_t>(p), base_offset + load_be<int32_t>(p + 8)};
+  }
+  static void encode(const Value& e, int64_t base_offset, uint8_t* p) {
+    store_be<int64_t>(p, e.timestamp);
+    store_be<uint32_t>(p + 8, static_cast<uint32_t>(e.offset - base_offset));
+  }
+  static int64_t key(const Value& e) { return e.timestamp; }
+  static int64_t offset(const Value& e) { return e.offset; }
+  // No entry at or below the timestamp: no timestamp known, scan from the segment's start.
+  static Value before_first(int64_t base_offset) { return {-1, base_offset}; }
+  // Timestamps increase strictly, offsets never decrease.
+  static bool follows(const Value& prev, const Value& next) {
+    return next.offset >= prev.offset && next.timestamp > prev.timestamp;
+  }
+  static std::string disorder(const Value& prev, const Value& next);
+  static std::string text(const Value& e);
+};
+
+extern template class SegmentIndex<TimeIndexEntry>;
+
+class TimeIndex : public SegmentIndex<TimeIndexEntry> {
  public:
-  static constexpr size_t kEntrySize = 12;
+  using SegmentIndex::SegmentIndex;
 
-  TimeIndex(std::filesystem::path path, int64_t base_offset);
-
-  StorageError open(size_t max_bytes, bool writable) { return file_.open(max_bytes, writable); }
-
-  // The last entry whose timestamp is <= timestamp; {-1, base_offset} when there is none.
-  TimestampOffset lookup(int64_t timestamp) const;
+  // lookup(timestamp) (inherited): the last entry whose timestamp is <= timestamp;
+  // {-1, base_offset} when there is none.
 
   // Adds (timestamp, offset) when the timestamp is larger than the last entry's. Fails with
   // invalid_index_entry when the offset goes backwards or the timestamp does, and with
   // index_full when only the reserved last slot is left (unless this is that final entry).
   StorageError maybe_append(int64_t timestamp, int64_t offset, bool final_entry = false);
-  // Removes the entries whose offset is >= offset.
-  StorageError truncate_to(int64_t offset);
-  StorageError truncate_all() { return file_.truncate_entries(0); }
 
-  StorageError sanity_check() const;
+  StorageError sanity_check() const { return sanity_check_entries(); }
 
-  int64_t base_offset() const { return base_offset_; }
-  size_t entries() const { return file_.entries(); }
   // Full when only the slot kept for the final entry is left.
   bool full() const { return file_.entries() + 1 >= file_.max_entries(); }
-  TimestampOffset entry(size_t i) const;
-  std::optional<TimestampOffset> last_entry() const;
-
-  IndexFile& file() { return file_; }
-  const IndexFile& file() const { return file_; }
-
- private:
-  int64_t base_offset_;
-  IndexFile file_;
 };
 
 }  // namespace kfk::storage
