@@ -20,6 +20,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "cli/output_format.h"
@@ -28,6 +29,8 @@
 #include "core/record/legacy_records.h"
 #include "core/record/record_batch.h"
 #include "core/util/big_endian.h"
+#include "server/storage/offset_index.h"
+#include "server/storage/time_index.h"
 
 namespace kfk::cli {
 namespace {
@@ -403,17 +406,18 @@ class LogCheck {
   uint64_t size_ = 0;
 };
 
-// Walks an .index (8-byte entries) or .timeindex (12-byte entries) file.
-std::string dump_index(Printer& out, const fs::path& path, std::FILE* file, uint64_t size,
-                       bool time_index) {
+// Walks an .index or .timeindex file, decoding its entries with the broker's codec (Entry:
+// storage::OffsetIndexEntry or storage::TimeIndexEntry).
+template <class Entry>
+std::string dump_index(Printer& out, const fs::path& path, std::FILE* file, uint64_t size) {
+  constexpr bool time_index = std::is_same_v<Entry, storage::TimeIndexEntry>;
   const int64_t base = base_offset_of(path);
-  const size_t entry_size = time_index ? 12 : 8;
+  const size_t entry_size = Entry::kSize;
   out.begin(path, time_index ? "time_index" : "offset_index", base, size, "entries");
   std::string error;
   uint64_t entries = 0;
   uint64_t unused_bytes = 0;
-  int64_t previous_offset = -1;
-  int64_t previous_key = -1;  // position or timestamp
+  std::optional<typename Entry::Value> previous;
   uint64_t mismatches = 0;
   const LogCheck log_check(time_index ? fs::path() : path);
   std::vector<uint8_t> chunk(entry_size * 4096);
@@ -426,23 +430,22 @@ std::string dump_index(Printer& out, const fs::path& path, std::FILE* file, uint
       break;
     }
     for (size_t i = 0; i + entry_size <= n; i += entry_size) {
-      const uint8_t* p = chunk.data() + i;
-      const int64_t key = time_index ? load_be<int64_t>(p) : int64_t{load_be<uint32_t>(p + 4)};
-      const int64_t relative = load_be<int32_t>(time_index ? p + 8 : p);
-      if (entries > 0 && key == 0 && relative == 0) {
+      const typename Entry::Value entry = Entry::decode(chunk.data() + i, base);
+      const int64_t offset = entry.offset;
+      int64_t key;  // position or timestamp
+      if constexpr (time_index)
+        key = entry.timestamp;
+      else
+        key = entry.position;
+      if (entries > 0 && key == 0 && offset == base) {
         // The zeroed slots of an index preallocated while its segment was active.
         unused_bytes = size - (pos + i);
         done = true;
         break;
       }
-      const int64_t offset = base + relative;
       std::string problem;
-      if (entries > 0 && (offset < previous_offset || (!time_index && offset == previous_offset))) {
-        problem = fmt::format("offset {} after {}", offset, previous_offset);
-      } else if (entries > 0 && key <= previous_key) {
-        problem =
-            fmt::format("{} {} after {}", time_index ? "timestamp" : "position", key, previous_key);
-      }
+      if (previous && !Entry::follows(*previous, entry))
+        problem = Entry::disorder(*previous, entry);
       if (!problem.empty()) {
         problem = "out of order: " + problem;
         if (error.empty()) error = fmt::format("entry {} {}", entries, problem);
@@ -450,8 +453,7 @@ std::string dump_index(Printer& out, const fs::path& path, std::FILE* file, uint
         problem = log_check.check(offset, key);
         if (!problem.empty()) ++mismatches;
       }
-      previous_offset = offset;
-      previous_key = key;
+      previous = entry;
       ++entries;
       if (out.json()) {
         std::string item = time_index ? fmt::format("{{\"timestamp\":{},\"offset\":{}", key, offset)
@@ -514,7 +516,8 @@ std::string dump_file(Printer& out, const std::string& name, bool deep) {
                    fmt::format("{}: {}: cannot open: {}", kCommand, name, std::strerror(errno)));
   }
   if (ext == ".log") return dump_segment(out, path, file.get(), size, deep);
-  return dump_index(out, path, file.get(), size, ext == ".timeindex");
+  if (ext == ".timeindex") return dump_index<storage::TimeIndexEntry>(out, path, file.get(), size);
+  return dump_index<storage::OffsetIndexEntry>(out, path, file.get(), size);
 }
 
 void run_dump(const GlobalOptions& opts, const DumpOptions& options) {
