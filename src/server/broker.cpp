@@ -15,6 +15,7 @@
 #include "server/cluster/controller.h"
 #include "server/cluster/image_apply.h"
 #include "server/cluster/meta_properties.h"
+#include "server/delayed/delayed_operations.h"
 #include "server/fetch/fetch_manager.h"
 #include "server/group/group_coordinator.h"
 #include "server/group/offsets_topic_store.h"
@@ -115,6 +116,7 @@ std::string Broker::start() {
   reactors_ = std::make_unique<ReactorPool>(static_cast<size_t>(config_.reactor_threads()));
   dispatcher_ = std::make_unique<BrokerDispatcher>(*this);
   fetch_ = std::make_unique<FetchManager>(config_);
+  delayed_ = std::make_unique<DelayedOperations>();
   if (auto err = start_listeners(); !err.empty()) {
     abandon_start();
     return err;
@@ -468,7 +470,7 @@ void Broker::stop() {
   if (!started_) return;
   started_ = false;
   for (auto& l : listeners_) l->stop();
-  fetch_->wake_all();
+  delayed_->wake_all();
   // Waiting JoinGroup/SyncGroup requests are answered (NOT_COORDINATOR) so connections drain.
   coordinator_->shutdown();
   // In-flight requests finish and get their responses; give them a bounded time.

@@ -37,6 +37,7 @@ class PartitionManager;
 class PartitionTable;
 struct TopicSettings;
 class Controller;
+class DelayedOperations;
 class FetchManager;
 struct PublishOutcome;
 
@@ -77,6 +78,8 @@ class Broker {
   storage::LogCleanerManager* log_cleaner() { return cleaner_.get(); }
   Controller& controller() { return *controller_; }
   FetchManager& fetch_manager() { return *fetch_; }
+  // Requests waiting on partitions (long-poll fetches).
+  DelayedOperations& delayed_operations() { return *delayed_; }
   group::GroupCoordinator& group_coordinator() { return *coordinator_; }
   group::OffsetsTopicStore& offsets_store() { return *offsets_store_; }
   ReactorPool& reactors() { return *reactors_; }
@@ -120,6 +123,7 @@ class Broker {
   std::unique_ptr<storage::LogCleanerManager> cleaner_;
   std::unique_ptr<Controller> controller_;
   std::unique_ptr<FetchManager> fetch_;
+  std::unique_ptr<DelayedOperations> delayed_;
   std::unique_ptr<group::OffsetsTopicStore> offsets_store_;
   std::unique_ptr<group::GroupCoordinator> coordinator_;
   // Serves images one at a time: log reconciliation, then the table's publication.

@@ -4,14 +4,7 @@
 
 #include <doctest/doctest.h>
 
-#include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
-#include <asio/io_context.hpp>
-#include <chrono>
 #include <vector>
-
-#include "core/config/broker_config.h"
-#include "server/fetch/fetch_manager.h"
 
 using namespace kfk;
 using namespace kfk::server;
@@ -199,53 +192,4 @@ TEST_CASE("fetch session: epochs wrap to 1") {
   CHECK(next_fetch_epoch(41) == 42);
   CHECK(next_fetch_epoch(INT32_MAX) == 1);
   CHECK(next_fetch_epoch(-1) == -1);
-}
-
-TEST_CASE("fetch manager: notify wakes the waiters of a partition only") {
-  asio::io_context io;
-  const config::BrokerConfig config = config::default_broker_config();
-  FetchManager manager(config);
-  auto waiter = std::make_shared<FetchWaiter>(io.get_executor());
-  bool woke = false;
-  std::chrono::steady_clock::duration waited{};
-  {
-    auto watch = manager.watch(waiter, {WatchedPartition{"t", 0}, WatchedPartition{"t", 1}});
-    CHECK(manager.watchers("t", 0) == 1);
-    CHECK(manager.watchers("t", 2) == 0);
-    asio::co_spawn(
-        io,
-        [&]() -> asio::awaitable<void> {
-          const auto start = std::chrono::steady_clock::now();
-          co_await waiter->wait_until(start + std::chrono::seconds(10));
-          waited = std::chrono::steady_clock::now() - start;
-          woke = true;
-        },
-        asio::detached);
-    io.poll();
-    CHECK_FALSE(woke);
-    manager.notify("t", 2);  // not watched
-    io.poll();
-    CHECK_FALSE(woke);
-    manager.notify("t", 1);
-    io.run_for(std::chrono::seconds(5));
-    CHECK(woke);
-    CHECK(waited < std::chrono::seconds(5));
-  }
-  CHECK(manager.watchers("t", 0) == 0);
-}
-
-TEST_CASE("fetch manager: a wake before the wait is not lost") {
-  asio::io_context io;
-  auto waiter = std::make_shared<FetchWaiter>(io.get_executor());
-  waiter->wake();
-  bool done = false;
-  asio::co_spawn(
-      io,
-      [&]() -> asio::awaitable<void> {
-        co_await waiter->wait_until(std::chrono::steady_clock::now() + std::chrono::seconds(10));
-        done = true;
-      },
-      asio::detached);
-  io.run_for(std::chrono::seconds(5));
-  CHECK(done);
 }

@@ -10,7 +10,7 @@
 #include "core/record/record_batch.h"
 #include "server/broker.h"
 #include "server/cluster/controller.h"
-#include "server/fetch/fetch_manager.h"
+#include "server/delayed/delayed_operations.h"
 #include "server/partition/partition.h"
 #include "server/storage/partition_log.h"
 
@@ -80,7 +80,7 @@ ErrorCode OffsetsTopicStore::append(int32_t partition, const std::vector<StoreRe
     if (auto err = log->flush_up_to(result.last_offset + 1); !err.ok())
       return err.kafka_error_code();
   }
-  broker_.fetch_manager().notify(kOffsetsTopic, partition);
+  broker_.delayed_operations().notify(kOffsetsTopic, partition, result.last_offset + 1);
   return ErrorCode::none;
 }
 

@@ -8,6 +8,7 @@
 #include "core/protocol/errors.h"
 #include "core/record/record_batch.h"
 #include "server/broker.h"
+#include "server/delayed/delayed_operations.h"
 #include "server/fetch/down_conversion.h"
 #include "server/fetch/fetch_manager.h"
 #include "server/partition/partition.h"
@@ -201,16 +202,20 @@ asio::awaitable<void> FetchHandler::handle(RequestContext& ctx, const Request& r
     // Long poll: watch the partitions, then read again until enough has arrived or the wait
     // is over. The read after watching catches an append that came before the watch.
     const auto deadline = Clock::now() + std::chrono::milliseconds(req.max_wait_ms);
-    auto waiter = std::make_shared<FetchWaiter>(co_await asio::this_coro::executor);
-    std::vector<WatchedPartition> watched;
-    for (size_t i = 0; i < fctx.partitions.size(); ++i)
+    Waiter waiter;
+    // Each partition wakes the fetch once its end passes the fetch offset.
+    std::vector<PartitionOffset> watched;
+    for (size_t i = 0; i < fctx.partitions.size(); ++i) {
+      const FetchPartitionState& p = fctx.partitions[i];
       if (pass.partitions[i].topic)
-        watched.push_back({pass.partitions[i].topic->name, fctx.partitions[i].key.partition});
-    auto watch = manager.watch(waiter, std::move(watched));
+        watched.push_back({pass.partitions[i].topic->name, p.key.partition,
+                           p.fetch_offset < INT64_MAX ? p.fetch_offset + 1 : p.fetch_offset});
+    }
+    auto watch = broker.delayed_operations().watch(waiter, std::move(watched));
     for (;;) {
       pass = read_all(broker, fctx, max_bytes);
       if (enough(pass) || Clock::now() >= deadline) break;
-      co_await waiter->wait_until(deadline);
+      co_await waiter.wait_until(deadline);
     }
   }
 

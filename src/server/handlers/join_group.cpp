@@ -1,8 +1,8 @@
 #include "server/handlers/join_group.h"
 
 #include "server/broker.h"
+#include "server/delayed/pending_response.h"
 #include "server/group/group_coordinator.h"
-#include "server/group/pending_response.h"
 
 namespace kfk::server {
 
@@ -36,7 +36,7 @@ asio::awaitable<void> JoinGroupHandler::handle(RequestContext& ctx, const Reques
   join.require_known_member_id = ctx.version() >= 4;
   join.supports_skip_assignment = ctx.version() >= 9;
 
-  group::PendingResponse<group::JoinResult> pending;
+  PendingResponse<group::JoinResult> pending;
   ctx.broker.group_coordinator().join_group(std::move(join), pending.completer());
   group::JoinResult r = co_await pending.wait();
 

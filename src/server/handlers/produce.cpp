@@ -9,7 +9,7 @@
 #include "core/protocol/errors.h"
 #include "core/record/record_batch.h"
 #include "server/broker.h"
-#include "server/fetch/fetch_manager.h"
+#include "server/delayed/delayed_operations.h"
 #include "server/handlers/produce_legacy.h"
 #include "server/log_rate_limit.h"
 #include "server/partition/partition.h"
@@ -55,7 +55,7 @@ bool has_transactional_batch(const protocol::ProduceRequest& req) {
 
 void produce_partition(const PartitionTable& partitions, const std::string& topic_name,
                        const protocol::ProduceRequest::PartitionProduceData& data, int16_t version,
-                       int16_t acks, int64_t now, PartitionResponse& out, bool& appended) {
+                       int16_t acks, int64_t now, PartitionResponse& out, int64_t& appended_end) {
   out.index = data.index;
   const PartitionLookup found = partitions.leader(topic_name, data.index);
   if (!found.ok()) return fail(out, found.error);
@@ -105,7 +105,7 @@ void produce_partition(const PartitionTable& partitions, const std::string& topi
   out.base_offset = r.first_offset;
   out.log_append_time_ms = r.log_append_time;
   out.log_start_offset = r.log_start_offset;
-  appended = !r.duplicate;
+  if (!r.duplicate) appended_end = r.last_offset + 1;
 }
 
 }  // namespace
@@ -131,7 +131,12 @@ asio::awaitable<void> ProduceHandler::handle(RequestContext& ctx, const Request&
   // fetch woken by the first partition would otherwise run (on another reactor) while the
   // others are still being appended, contend for their locks, and answer with part of the
   // data, costing the consumer another round trip for the rest.
-  std::vector<std::pair<const std::string*, int32_t>> appended_to;
+  struct Appended {
+    const std::string* topic;
+    int32_t partition;
+    int64_t end_offset;
+  };
+  std::vector<Appended> appended_to;
   for (const auto& topic : req.topic_data) {
     auto& t = resp.responses.emplace_back();
     t.name = topic.name;
@@ -143,16 +148,16 @@ asio::awaitable<void> ProduceHandler::handle(RequestContext& ctx, const Request&
       else if (auto legacy = convert_legacy_records(ctx.version(), data))
         fail(out, legacy->code, std::move(legacy->message));
       else {
-        bool appended = false;
+        int64_t appended_end = -1;
         produce_partition(*partitions, topic.name, data, ctx.version(), req.acks, now, out,
-                          appended);
-        if (appended) appended_to.emplace_back(&topic.name, data.index);
+                          appended_end);
+        if (appended_end >= 0) appended_to.push_back({&topic.name, data.index, appended_end});
       }
       any_error = any_error || out.error_code != 0;
     }
   }
-  for (const auto& [topic_name, partition] : appended_to)
-    ctx.broker.fetch_manager().notify(*topic_name, partition);
+  for (const Appended& a : appended_to)
+    ctx.broker.delayed_operations().notify(*a.topic, a.partition, a.end_offset);
   if (req.acks == 0) {
     ctx.respond = false;
     // Kafka closes the connection of an acks=0 producer whose request failed: the only way

@@ -1,8 +1,8 @@
 #include "server/handlers/sync_group.h"
 
 #include "server/broker.h"
+#include "server/delayed/pending_response.h"
 #include "server/group/group_coordinator.h"
-#include "server/group/pending_response.h"
 
 namespace kfk::server {
 
@@ -17,7 +17,7 @@ asio::awaitable<void> SyncGroupHandler::handle(RequestContext& ctx, const Reques
   sync.protocol_name = req.protocol_name;
   for (const auto& a : req.assignments) sync.assignments.emplace_back(a.member_id, a.assignment);
 
-  group::PendingResponse<group::SyncResult> pending;
+  PendingResponse<group::SyncResult> pending;
   ctx.broker.group_coordinator().sync_group(std::move(sync), pending.completer());
   group::SyncResult r = co_await pending.wait();
 

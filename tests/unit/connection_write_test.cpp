@@ -1,5 +1,4 @@
-// Waking parked fetches (on the waiter's own reactor and from another thread), and the
-// connection's write path: responses sent at once from the reactor thread, the rest
+// The connection's write path: responses sent at once from the reactor thread, the rest
 // asynchronously when the socket buffer is full, in request order.
 #include <doctest/doctest.h>
 
@@ -17,9 +16,7 @@
 #include <functional>
 #include <thread>
 
-#include "core/config/broker_config.h"
 #include "core/util/big_endian.h"
-#include "server/fetch/fetch_manager.h"
 #include "server/network/connection.h"
 
 using namespace kfk;
@@ -27,8 +24,6 @@ using namespace kfk::server;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-constexpr auto kLongDeadline = std::chrono::seconds(30);
 
 // Answers each request with make(the request's frame).
 class EchoDispatcher : public Dispatcher {
@@ -50,81 +45,6 @@ protocol::Bytes frame_of(uint8_t tag) {
 }
 
 }  // namespace
-
-TEST_CASE("fetch wake: a wake on the waiter's own reactor ends the wait at once") {
-  asio::io_context io;
-  auto waiter = std::make_shared<FetchWaiter>(io.get_executor());
-  bool returned = false;
-  Clock::duration waited{};
-  asio::co_spawn(
-      io,
-      [&]() -> asio::awaitable<void> {
-        const auto t0 = Clock::now();
-        co_await waiter->wait_until(t0 + kLongDeadline);
-        waited = Clock::now() - t0;
-        returned = true;
-      },
-      asio::detached);
-  // Runs on the reactor once the coroutine is waiting: the cancel happens inline.
-  asio::post(io, [&] { waiter->wake(); });
-  io.run_for(std::chrono::seconds(10));
-  REQUIRE(returned);
-  CHECK(waited < std::chrono::seconds(5));
-}
-
-TEST_CASE("fetch wake: a wake before the wait makes the next wait return at once") {
-  asio::io_context io;
-  auto waiter = std::make_shared<FetchWaiter>(io.get_executor());
-  waiter->wake();
-  waiter->wake();  // a second wake before the wait changes nothing
-  int returned = 0;
-  asio::co_spawn(
-      io,
-      [&]() -> asio::awaitable<void> {
-        co_await waiter->wait_until(Clock::now() + kLongDeadline);
-        ++returned;
-        // The wake was used up: this wait lasts until its (short) deadline.
-        const auto t0 = Clock::now();
-        co_await waiter->wait_until(t0 + std::chrono::milliseconds(50));
-        CHECK(Clock::now() - t0 >= std::chrono::milliseconds(50));
-        ++returned;
-      },
-      asio::detached);
-  io.run_for(std::chrono::seconds(10));
-  CHECK(returned == 2);
-}
-
-TEST_CASE("fetch wake: notify from another thread wakes a fetch watching the partition") {
-  config::BrokerConfig config;
-  FetchManager manager(config);
-  asio::io_context io;
-  auto waiter = std::make_shared<FetchWaiter>(io.get_executor());
-  auto watch =
-      std::make_unique<FetchManager::Watch>(manager.watch(waiter, {{"events", 0}, {"events", 3}}));
-  CHECK(manager.watchers("events", 3) == 1);
-  CHECK(manager.watchers("events", 1) == 0);
-  std::atomic<bool> waiting{false};
-  bool returned = false;
-  asio::co_spawn(
-      io,
-      [&]() -> asio::awaitable<void> {
-        waiting = true;
-        co_await waiter->wait_until(Clock::now() + kLongDeadline);
-        returned = true;
-      },
-      asio::detached);
-  std::thread producer([&] {
-    const auto give_up = Clock::now() + std::chrono::seconds(10);
-    while (!waiting && Clock::now() < give_up) std::this_thread::yield();
-    manager.notify("events", 1);  // not watched: no effect
-    manager.notify("events", 3);
-  });
-  io.run_for(std::chrono::seconds(10));
-  producer.join();
-  CHECK(returned);
-  watch.reset();
-  CHECK(manager.watchers("events", 3) == 0);
-}
 
 TEST_CASE("connection: a response larger than the socket buffer arrives whole") {
   // 4 MiB with a pattern, through a server socket with a small send buffer: the first
