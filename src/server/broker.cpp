@@ -15,10 +15,10 @@
 #include "server/cluster/controller.h"
 #include "server/cluster/image_apply.h"
 #include "server/cluster/meta_properties.h"
+#include "server/coordinator/internal_topic_store.h"
 #include "server/delayed/delayed_operations.h"
 #include "server/fetch/fetch_manager.h"
 #include "server/group/group_coordinator.h"
-#include "server/group/offsets_topic_store.h"
 #include "server/handlers/handlers.h"
 #include "server/network/connection_quotas.h"
 #include "server/network/request_memory_pool.h"
@@ -216,7 +216,19 @@ void Broker::start_log_cleaner() {
 }
 
 std::string Broker::open_group_coordinator() {
-  offsets_store_ = std::make_unique<group::OffsetsTopicStore>(*this);
+  InternalTopic offsets;
+  offsets.name = "__consumer_offsets";
+  offsets.partitions = config_.offsets_topic_num_partitions;
+  offsets.replication_factor = config_.offsets_topic_replication_factor;
+  offsets.configs = {{"cleanup.policy", "compact"},
+                     {"compression.type", "producer"},
+                     {"segment.bytes", std::to_string(config_.offsets_topic_segment_bytes)}};
+  offsets.damage_consequence =
+      "the commits and group metadata stored there are lost: a group whose last commit of a "
+      "partition was there resumes from its commit before, or from its consumers' "
+      "auto.offset.reset when there is none";
+  offsets_store_ = std::make_unique<InternalTopicStore>(std::move(offsets), *partitions_,
+                                                        *controller_, *delayed_);
   group::CoordinatorConfig c;
   c.min_session_timeout_ms = config_.group_min_session_timeout_ms;
   c.max_session_timeout_ms = config_.group_max_session_timeout_ms;

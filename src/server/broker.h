@@ -29,7 +29,6 @@ namespace kfk::server {
 
 namespace group {
 class GroupCoordinator;
-class OffsetsTopicStore;
 }  // namespace group
 
 class BrokerDispatcher;
@@ -39,6 +38,7 @@ struct TopicSettings;
 class Controller;
 class DelayedOperations;
 class FetchManager;
+class InternalTopicStore;
 struct PublishOutcome;
 
 class Broker {
@@ -81,7 +81,8 @@ class Broker {
   // Requests waiting on partitions (long-poll fetches).
   DelayedOperations& delayed_operations() { return *delayed_; }
   group::GroupCoordinator& group_coordinator() { return *coordinator_; }
-  group::OffsetsTopicStore& offsets_store() { return *offsets_store_; }
+  // The group coordinator's store on __consumer_offsets.
+  InternalTopicStore& offsets_store() { return *offsets_store_; }
   ReactorPool& reactors() { return *reactors_; }
 
  private:
@@ -124,7 +125,7 @@ class Broker {
   std::unique_ptr<Controller> controller_;
   std::unique_ptr<FetchManager> fetch_;
   std::unique_ptr<DelayedOperations> delayed_;
-  std::unique_ptr<group::OffsetsTopicStore> offsets_store_;
+  std::unique_ptr<InternalTopicStore> offsets_store_;
   std::unique_ptr<group::GroupCoordinator> coordinator_;
   // Serves images one at a time: log reconciliation, then the table's publication.
   std::mutex apply_mutex_;

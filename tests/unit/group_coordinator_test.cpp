@@ -17,10 +17,12 @@
 using namespace kfk::server::group;
 using kfk::protocol::Bytes;
 using kfk::protocol::ErrorCode;
+using kfk::server::CoordinatorStore;
+using kfk::server::StoreRecord;
 
 namespace {
 
-class MemoryStore : public GroupStore {
+class MemoryStore : public CoordinatorStore {
  public:
   int32_t partitions() override { return 3; }
   ErrorCode append(int32_t partition, const std::vector<StoreRecord>& records, int64_t) override {

@@ -90,7 +90,7 @@ bool subscription_changed(const Group& g, const Member& before, const JoinReques
 
 }  // namespace
 
-GroupCoordinator::GroupCoordinator(CoordinatorConfig config, GroupStore& store)
+GroupCoordinator::GroupCoordinator(CoordinatorConfig config, CoordinatorStore& store)
     : config_(config), store_(store) {}
 
 GroupCoordinator::~GroupCoordinator() { shutdown(); }

@@ -7,7 +7,7 @@
 //   Empty with no offsets left --> Dead (removed)
 //
 // Every change of group membership or offsets is written to the group's partition of
-// __consumer_offsets (GroupStore) before it is answered, and load() rebuilds the state from
+// __consumer_offsets (CoordinatorStore) before it is answered, and load() rebuilds the state from
 // those records at start. Thread-safe: one mutex over all groups (operations are short); a
 // timer thread expires sessions, ends rebalances at their timeouts and expires offsets.
 // Requests that wait (JoinGroup, SyncGroup) pass a callback, called exactly once, possibly
@@ -25,8 +25,8 @@
 #include <thread>
 #include <vector>
 
+#include "server/coordinator/coordinator_store.h"
 #include "server/group/group.h"
-#include "server/group/group_store.h"
 
 namespace kfk::server::group {
 
@@ -125,7 +125,7 @@ struct GroupDescription {
 
 class GroupCoordinator {
  public:
-  GroupCoordinator(CoordinatorConfig config, GroupStore& store);
+  GroupCoordinator(CoordinatorConfig config, CoordinatorStore& store);
   ~GroupCoordinator();
   GroupCoordinator(const GroupCoordinator&) = delete;
   GroupCoordinator& operator=(const GroupCoordinator&) = delete;
@@ -203,7 +203,7 @@ class GroupCoordinator {
   protocol::ErrorCode store(const std::string& group_id, const std::vector<StoreRecord>& records);
 
   CoordinatorConfig config_;
-  GroupStore& store_;
+  CoordinatorStore& store_;
   mutable std::mutex mu_;
   std::map<std::string, std::unique_ptr<Group>> groups_;
   bool stopping_ = false;

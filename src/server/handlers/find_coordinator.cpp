@@ -1,7 +1,7 @@
 #include "server/handlers/find_coordinator.h"
 
 #include "server/broker.h"
-#include "server/group/offsets_topic_store.h"
+#include "server/coordinator/internal_topic_store.h"
 
 namespace kfk::server {
 

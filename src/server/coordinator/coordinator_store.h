@@ -1,5 +1,7 @@
-// Where the coordinator keeps group state durably: the partitions of __consumer_offsets.
-// An interface so the coordinator's rules can be tested without a broker.
+// Where a coordinator keeps its state durably: the partitions of its internal topic (the
+// group coordinator's __consumer_offsets; the transaction coordinator's __transaction_state
+// and the schema registry's _schemas to come). An interface so that a coordinator's rules can
+// be tested without a broker.
 #pragma once
 
 #include <cstdint>
@@ -11,18 +13,18 @@
 #include "core/protocol/errors.h"
 #include "core/protocol/types.h"
 
-namespace kfk::server::group {
+namespace kfk::server {
 
 struct StoreRecord {
   protocol::Bytes key;
   std::optional<protocol::Bytes> value;  // nullopt: tombstone
 };
 
-class GroupStore {
+class CoordinatorStore {
  public:
-  virtual ~GroupStore() = default;
+  virtual ~CoordinatorStore() = default;
 
-  // The partitions of the offsets topic (creating it when it does not exist yet).
+  // The partitions of the topic (its configured count until it exists).
   virtual int32_t partitions() = 0;
   // Appends `records` to `partition` as one batch, all or nothing.
   virtual protocol::ErrorCode append(int32_t partition, const std::vector<StoreRecord>& records,
@@ -33,4 +35,4 @@ class GroupStore {
   virtual protocol::ErrorCode read_all(int32_t partition, const Visit& visit) = 0;
 };
 
-}  // namespace kfk::server::group
+}  // namespace kfk::server

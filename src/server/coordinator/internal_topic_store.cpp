@@ -1,4 +1,4 @@
-#include "server/group/offsets_topic_store.h"
+#include "server/coordinator/internal_topic_store.h"
 
 #include <spdlog/spdlog.h>
 
@@ -8,53 +8,48 @@
 #include <utility>
 
 #include "core/record/record_batch.h"
-#include "server/broker.h"
 #include "server/cluster/controller.h"
 #include "server/delayed/delayed_operations.h"
-#include "server/partition/partition.h"
+#include "server/partition/partition_manager.h"
 #include "server/storage/partition_log.h"
 
-namespace kfk::server::group {
+namespace kfk::server {
 
 using protocol::ErrorCode;
 
-ErrorCode OffsetsTopicStore::ensure_topic() {
-  if (broker_.metadata()->find_topic(kOffsetsTopic) != nullptr) return ErrorCode::none;
+ErrorCode InternalTopicStore::ensure_topic() {
+  if (partitions_.table()->image().find_topic(topic_.name) != nullptr) return ErrorCode::none;
   std::lock_guard lock(create_mu_);
-  if (broker_.metadata()->find_topic(kOffsetsTopic) != nullptr) return ErrorCode::none;
-  const auto& config = broker_.config();
+  if (partitions_.table()->image().find_topic(topic_.name) != nullptr) return ErrorCode::none;
   NewTopic topic;
-  topic.name = kOffsetsTopic;
-  topic.num_partitions = config.offsets_topic_num_partitions;
-  topic.replication_factor = config.offsets_topic_replication_factor;
-  topic.configs = {{"cleanup.policy", "compact"},
-                   {"compression.type", "producer"},
-                   {"segment.bytes", std::to_string(config.offsets_topic_segment_bytes)}};
-  auto created = broker_.controller().create_topic(topic, false);
+  topic.name = topic_.name;
+  topic.num_partitions = topic_.partitions;
+  topic.replication_factor = topic_.replication_factor;
+  for (const auto& [name, value] : topic_.configs) topic.configs.emplace_back(name, value);
+  auto created = controller_.create_topic(topic, false);
   if (created.result.error != ErrorCode::none &&
       created.result.error != ErrorCode::topic_already_exists) {
-    spdlog::error("could not create {}: {} {}", kOffsetsTopic,
+    spdlog::error("could not create {}: {} {}", topic_.name,
                   protocol::error_name(static_cast<int16_t>(created.result.error)),
                   created.result.message);
     return created.result.error;
   }
-  spdlog::info("created {} with {} partitions", kOffsetsTopic, config.offsets_topic_num_partitions);
+  spdlog::info("created {} with {} partitions", topic_.name, topic_.partitions);
   return ErrorCode::none;
 }
 
-int32_t OffsetsTopicStore::partitions() {
-  const auto image = broker_.metadata();
-  if (const TopicState* t = image->find_topic(kOffsetsTopic))
+int32_t InternalTopicStore::partitions() {
+  if (const TopicState* t = partitions_.table()->image().find_topic(topic_.name))
     return static_cast<int32_t>(t->partitions.size());
-  return broker_.config().offsets_topic_num_partitions;
+  return topic_.partitions;
 }
 
-ErrorCode OffsetsTopicStore::append(int32_t partition, const std::vector<StoreRecord>& records,
-                                    int64_t now_ms) {
+ErrorCode InternalTopicStore::append(int32_t partition, const std::vector<StoreRecord>& records,
+                                     int64_t now_ms) {
   if (auto err = ensure_topic(); err != ErrorCode::none)
     return ErrorCode::coordinator_not_available;
-  const auto table = broker_.partitions();
-  const auto replica = table->local(kOffsetsTopic, partition);
+  const auto table = partitions_.table();
+  const auto replica = table->local(topic_.name, partition);
   if (!replica) return ErrorCode::not_leader_or_follower;
   storage::PartitionLog* log = &replica->log();
   record::BatchOptions options;
@@ -68,19 +63,19 @@ ErrorCode OffsetsTopicStore::append(int32_t partition, const std::vector<StoreRe
   storage::AppendOptions append_options;
   append_options.origin = storage::AppendOrigin::coordinator;
   append_options.now_ms = now_ms;
-  if (const TopicState* t = table->image().find_topic(kOffsetsTopic))
+  if (const TopicState* t = table->image().find_topic(topic_.name))
     if (const PartitionState* p = t->find_partition(partition))
       append_options.leader_epoch = p->leader_epoch;
   auto result = log->append(batch, append_options);
   if (!result.ok()) {
-    spdlog::warn("{}-{}: append failed: {}", kOffsetsTopic, partition, result.error_message);
+    spdlog::warn("{}-{}: append failed: {}", topic_.name, partition, result.error_message);
     return result.error;
   }
   if (result.flush_needed) {
     if (auto err = log->flush_up_to(result.last_offset + 1); !err.ok())
       return err.kafka_error_code();
   }
-  broker_.delayed_operations().notify(kOffsetsTopic, partition, result.last_offset + 1);
+  delayed_.notify(topic_.name, partition, result.last_offset + 1);
   return ErrorCode::none;
 }
 
@@ -94,23 +89,22 @@ int64_t damage_end(const storage::PartitionLog& log, int64_t offset) {
   return -1;
 }
 
-void report_damage(int32_t partition, int64_t first, int64_t next, std::string_view reason) {
-  spdlog::error(
-      "{}-{}: offsets {}..{} are damaged and were not loaded, the records around them were; "
-      "the commits and group metadata stored there are lost: a group whose last commit of a "
-      "partition was there resumes from its commit before, or from its consumers' "
-      "auto.offset.reset when there is none ({})",
-      kOffsetsTopic, partition, first, next - 1, reason);
-}
-
 }  // namespace
+
+void InternalTopicStore::report_damage(int32_t partition, int64_t first, int64_t next,
+                                       std::string_view reason) const {
+  spdlog::error(
+      "{}-{}: offsets {}..{} are damaged and were not loaded, the records around them were; {} "
+      "({})",
+      topic_.name, partition, first, next - 1, topic_.damage_consequence, reason);
+}
 
 // Damage in the log costs the records it holds, never the others: the broker still starts
 // with every intact record loaded, and serves the groups. A read that starts in a range the log
 // knows fails with CORRUPT_MESSAGE and is resumed after it; a batch inside a read that fails its
 // CRC is read again as the first batch of a read, which the log checks and turns into a range.
-ErrorCode OffsetsTopicStore::read_all(int32_t partition, const Visit& visit) {
-  const auto replica = broker_.partitions()->local(kOffsetsTopic, partition);
+ErrorCode InternalTopicStore::read_all(int32_t partition, const Visit& visit) {
+  const auto replica = partitions_.table()->local(topic_.name, partition);
   if (!replica) return ErrorCode::none;
   storage::PartitionLog* log = &replica->log();
   int64_t offset = log->log_start_offset();
@@ -121,7 +115,7 @@ ErrorCode OffsetsTopicStore::read_all(int32_t partition, const Visit& visit) {
       const int64_t next =
           chunk.error == ErrorCode::corrupt_message ? damage_end(*log, offset) : -1;
       if (next <= offset) {
-        spdlog::error("{}-{}: the records from offset {} on were not loaded: {}", kOffsetsTopic,
+        spdlog::error("{}-{}: the records from offset {} on were not loaded: {}", topic_.name,
                       partition, offset, chunk.error_message);
         return chunk.error == ErrorCode::corrupt_message ? ErrorCode::none : chunk.error;
       }
@@ -164,11 +158,11 @@ ErrorCode OffsetsTopicStore::read_all(int32_t partition, const Visit& visit) {
     }
     if (!progressed) {
       spdlog::error("{}-{}: the records from offset {} on were not loaded: no whole batch there",
-                    kOffsetsTopic, partition, offset);
+                    topic_.name, partition, offset);
       break;
     }
   }
   return ErrorCode::none;
 }
 
-}  // namespace kfk::server::group
+}  // namespace kfk::server

@@ -1,0 +1,61 @@
+// A CoordinatorStore on one of the broker's internal topics: created on first use (as Kafka
+// creates __consumer_offsets when a client first looks for a coordinator), written like any
+// partition (its appends wake the fetches waiting on it), read back when its coordinator
+// loads. It reaches partitions through the partition layer, and the controller only to
+// create the topic, so no coordinator needs the broker object.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "server/coordinator/coordinator_store.h"
+
+namespace kfk::server {
+
+class Controller;
+class DelayedOperations;
+class PartitionManager;
+
+// What an internal topic is created with.
+struct InternalTopic {
+  std::string name;
+  int32_t partitions = 1;
+  int16_t replication_factor = 1;
+  std::map<std::string, std::string> configs;
+  // What the records of a damaged range (which are not loaded) cost, for the log line.
+  std::string damage_consequence;
+};
+
+class InternalTopicStore : public CoordinatorStore {
+ public:
+  InternalTopicStore(InternalTopic topic, const PartitionManager& partitions,
+                     Controller& controller, DelayedOperations& delayed)
+      : topic_(std::move(topic)),
+        partitions_(partitions),
+        controller_(controller),
+        delayed_(delayed) {}
+
+  const std::string& topic() const { return topic_.name; }
+
+  // Creates the topic when it does not exist yet.
+  protocol::ErrorCode ensure_topic();
+
+  int32_t partitions() override;
+  protocol::ErrorCode append(int32_t partition, const std::vector<StoreRecord>& records,
+                             int64_t now_ms) override;
+  // Damage costs the records it holds, never the others: a read that starts in a damaged
+  // range is resumed after it, and the range is logged as lost.
+  protocol::ErrorCode read_all(int32_t partition, const Visit& visit) override;
+
+ private:
+  void report_damage(int32_t partition, int64_t first, int64_t next, std::string_view reason) const;
+
+  const InternalTopic topic_;
+  const PartitionManager& partitions_;
+  Controller& controller_;
+  DelayedOperations& delayed_;
+  std::mutex create_mu_;
+};
+
+}  // namespace kfk::server
