@@ -51,8 +51,9 @@ config::BrokerConfig load_config(const ServerOptions& o, const std::string& comm
   }
   // listener.name.<listener>.*: only max.connections acts (TLS and SASL are not served yet).
   for (const auto& [listener, settings] : cfg.listener_settings) {
+    const std::string& name = listener;  // clang: a lambda cannot capture a structured binding
     const bool known = std::any_of(cfg.listeners.begin(), cfg.listeners.end(),
-                                   [&](const auto& l) { return l.name == listener; });
+                                   [&](const auto& l) { return l.name == name; });
     if (!known)
       spdlog::warn("settings for listener {} are ignored: listeners has no listener of that name",
                    listener);

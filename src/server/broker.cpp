@@ -19,6 +19,7 @@
 #include "server/delayed/delayed_operations.h"
 #include "server/fetch/fetch_manager.h"
 #include "server/group/group_coordinator.h"
+#include "server/handlers/authorizer.h"
 #include "server/handlers/handlers.h"
 #include "server/network/connection_quotas.h"
 #include "server/network/request_memory_pool.h"
@@ -92,7 +93,9 @@ std::map<std::string, int32_t> resolve_overrides(const std::map<std::string, int
 }  // namespace
 
 Broker::Broker(config::BrokerConfig config)
-    : config_(std::move(config)), partitions_(std::make_unique<PartitionManager>(config_)) {}
+    : config_(std::move(config)),
+      authorizer_(std::make_unique<AllowAllAuthorizer>()),
+      partitions_(std::make_unique<PartitionManager>(config_)) {}
 
 Broker::~Broker() { stop(); }
 

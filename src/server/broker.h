@@ -31,6 +31,7 @@ namespace group {
 class GroupCoordinator;
 }  // namespace group
 
+class Authorizer;
 class BrokerDispatcher;
 class PartitionManager;
 class PartitionTable;
@@ -84,6 +85,8 @@ class Broker {
   // The group coordinator's store on __consumer_offsets.
   InternalTopicStore& offsets_store() { return *offsets_store_; }
   ReactorPool& reactors() { return *reactors_; }
+  // Decides whether a session may make a request (allow-all until ACLs are enforced).
+  const Authorizer& authorizer() const { return *authorizer_; }
 
  private:
   // Serves `next` after making the logs agree with it: creates the logs of new partitions,
@@ -116,6 +119,7 @@ class Broker {
   std::string cluster_id_;
   bool start_found_damage_ = false;
   std::unique_ptr<ReactorPool> reactors_;
+  std::unique_ptr<Authorizer> authorizer_;
   std::unique_ptr<BrokerDispatcher> dispatcher_;
   std::shared_ptr<RequestMemoryPool> request_memory_;  // queued.max.request.bytes
   std::shared_ptr<ConnectionQuotas> connection_quotas_;

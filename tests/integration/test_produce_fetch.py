@@ -13,7 +13,7 @@ import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, TopicPartition
 
 import support
-from kafka_wire import Wire, decode_records, record_batch
+from kafka_wire import Wire, array, decode_records, i16, i32, nbytes, record_batch, string
 from support import wait_for
 
 CODECS = ["none", "gzip", "snappy", "lz4", "zstd"]
@@ -484,3 +484,25 @@ def test_acks_zero(broker):
         p.produce("fire", value=b"%d" % i)
     assert p.flush(10) == 0
     assert len(consume_all(broker, "fire", 1, 100, timeout=20)) == 100
+
+
+def test_acks_zero_failure_closes_the_connection(broker):
+    # acks=0 owes no response, so Kafka tells the producer of a failure the only way it can:
+    # it closes the connection. A request that succeeds leaves the connection open.
+    create_topic(broker, "fire-ok")
+    w = Wire(broker.bootstrap, timeout=10)
+    try:
+        body = i16(0) + i32(30000) + array(
+            ["fire-ok"], lambda t: string(t) + array([0], lambda p: i32(p) + nbytes(
+                record_batch([b"fine"]))))
+        w.sock.sendall(i32(len(body) + 19) + i16(0) + i16(2) + i32(1) + string("kfk-tests") + body)
+        # Still open: a request after it is answered.
+        r = w.list_offsets("fire-ok", 0, -1)
+        assert r["error"] == 0 and r["offset"] == 1
+        body = i16(0) + i32(30000) + array(
+            ["no-such-topic-here"], lambda t: string(t) + array([0], lambda p: i32(p) + nbytes(
+                record_batch([b"lost"]))))
+        w.sock.sendall(i32(len(body) + 19) + i16(0) + i16(2) + i32(2) + string("kfk-tests") + body)
+        assert w.sock.recv(1) == b""  # closed by the broker, with nothing sent
+    finally:
+        w.close()

@@ -57,7 +57,7 @@ struct DataBroker {
     broker->stop();
   }
 
-  // Sends a request and decodes the response (the copying path: no connection extras).
+  // Sends a request and decodes the response (the copying path: the connection sends no files).
   template <class Resp, class Req>
   Resp call(const Req& req, int16_t version) {
     protocol::RequestHeader header;

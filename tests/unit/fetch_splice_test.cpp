@@ -288,7 +288,7 @@ protocol::Bytes round_trip(Dispatcher& dispatcher) {
 TEST_CASE("connection: file regions go out with sendfile, in place") {
   BatchFile f;
   FixedDispatcher dispatcher([&](const ConnectionInfo& conn) {
-    CHECK(conn.extras != nullptr);
+    CHECK(conn.sends_files);
     RequestOutcome o;
     o.response = {1, 2, 3, 4, 5, 6};
     ResponseSplice a;

@@ -6,8 +6,10 @@
 
 #include "core/protocol/api_keys.h"
 #include "core/protocol/writer.h"
+#include "server/broker.h"
 #include "server/handlers/alter_configs.h"
 #include "server/handlers/api_versions.h"
+#include "server/handlers/authorizer.h"
 #include "server/handlers/create_partitions.h"
 #include "server/handlers/create_topics.h"
 #include "server/handlers/delete_groups.h"
@@ -74,6 +76,7 @@ asio::awaitable<RequestOutcome> invoke(RequestContext& ctx, protocol::Reader& bo
   typename H::Response response;
   co_await H::handle(ctx, request, response);
   outcome.respond = ctx.respond;
+  outcome.close = ctx.close;
   if (!outcome.respond) co_return outcome;
   protocol::Writer w(64 + response.encoded_size(ctx.version()));
   w.write_int32(ctx.header.correlation_id);
@@ -81,6 +84,8 @@ asio::awaitable<RequestOutcome> invoke(RequestContext& ctx, protocol::Reader& bo
     w.write_uvarint(0);
   response.encode(w, ctx.version());
   outcome.response = w.take();
+  // Encoding places the response's file bytes (Fetch) into ctx.splices.
+  outcome.splices = std::move(ctx.splices);
   co_return outcome;
 }
 
@@ -150,6 +155,12 @@ asio::awaitable<RequestOutcome> BrokerDispatcher::dispatch(const ConnectionInfo&
     warn_limited(fmt::format("{} request header", peer_host(conn.peer)),
                  "closing connection from {}: malformed request header: {}", conn.peer,
                  reader.error().message());
+    co_return close_connection();
+  }
+  if (!broker_.authorizer().may_call(conn.session, key)) {
+    warn_limited(fmt::format("{} denied", peer_host(conn.peer)),
+                 "closing connection from {}: {} may not call {}", conn.peer,
+                 conn.session.principal, protocol::find_api(key)->name);
     co_return close_connection();
   }
   RequestContext ctx{conn, header, broker_};

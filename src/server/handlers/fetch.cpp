@@ -159,7 +159,7 @@ asio::awaitable<void> FetchHandler::handle(RequestContext& ctx, const Request& r
   const int16_t version = ctx.version();
   Broker& broker = ctx.broker;
   FetchManager& manager = broker.fetch_manager();
-  out.splices = ctx.connection.extras ? &ctx.connection.extras->splices : nullptr;
+  out.splices = ctx.connection.sends_files ? &ctx.splices : nullptr;
   protocol::FetchResponse& resp = out.body;
   resp.throttle_time_ms = 0;
   const bool by_id = version >= 13;

@@ -162,11 +162,11 @@ asio::awaitable<void> ProduceHandler::handle(RequestContext& ctx, const Request&
     ctx.respond = false;
     // Kafka closes the connection of an acks=0 producer whose request failed: the only way
     // to tell it.
-    if (any_error && ctx.connection.extras) {
+    if (any_error) {
       log_limited(spdlog::level::info, fmt::format("{} acks=0", peer_host(ctx.connection.peer)),
                   "closing connection from {}: an acks=0 produce request failed",
                   ctx.connection.peer);
-      ctx.connection.extras->close = true;
+      ctx.close = true;
     }
   }
   co_return;

@@ -1,11 +1,6 @@
 #include "server/network/connection.h"
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <spdlog/spdlog.h>
-#include <sys/sendfile.h>
-#include <sys/socket.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,9 +9,7 @@
 #include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/post.hpp>
-#include <asio/read.hpp>
 #include <asio/use_awaitable.hpp>
-#include <asio/write.hpp>
 #include <cerrno>
 #include <cstring>
 
@@ -24,6 +17,7 @@
 #include "server/log_rate_limit.h"
 #include "server/network/connection_quotas.h"
 #include "server/network/request_memory_pool.h"
+#include "server/network/transport.h"
 
 namespace kfk::server {
 
@@ -37,8 +31,6 @@ constexpr uint64_t kCopyResponseBelow = 64 * 1024;
 // The read buffer's usual size; a larger request grows it for the time it is served.
 constexpr size_t kReadBuffer = 16 * 1024;
 constexpr size_t kKeepReadBuffer = 8 * 1024 * 1024;
-// The most buffers one send_buffers() call takes (a size prefix and a body, or fewer).
-constexpr size_t kMaxSendBuffers = 4;
 
 // Appends the bytes of a splice to `out`: exactly splice.length bytes, ending with a
 // partial-batch filler when a file was shortened. False when a read fails.
@@ -71,12 +63,6 @@ bool read_splice(const ResponseSplice& splice, protocol::Bytes& out) {
   return true;
 }
 
-// TCP_CORK while a response goes out in several writes, so the framing and the file bytes
-// fill whole segments instead of leaving as small packets (the socket has TCP_NODELAY).
-void set_cork(int fd, bool on) {
-  int v = on ? 1 : 0;
-  ::setsockopt(fd, IPPROTO_TCP, TCP_CORK, &v, sizeof v);
-}
 }  // namespace
 
 uint64_t RequestOutcome::total_size() const {
@@ -97,17 +83,23 @@ protocol::Bytes partial_batch_filler(uint64_t missing) {
   return out;
 }
 
-Connection::Connection(asio::ip::tcp::socket socket, ConnectionInfo info, Dispatcher& dispatcher,
-                       ConnectionLimits limits, ConnectionResources resources)
-    : socket_(std::move(socket)),
+Connection::Connection(std::unique_ptr<Transport> transport, ConnectionInfo info,
+                       Dispatcher& dispatcher, ConnectionLimits limits,
+                       ConnectionResources resources)
+    : transport_(std::move(transport)),
       info_(std::move(info)),
       dispatcher_(dispatcher),
       limits_(limits),
       resources_(std::move(resources)),
-      watchdog_(socket_.get_executor()),
-      pool_wait_(std::make_shared<asio::steady_timer>(socket_.get_executor())) {
-  info_.extras = &extras_;
+      watchdog_(transport_->executor()),
+      pool_wait_(std::make_shared<asio::steady_timer>(transport_->executor())) {
+  info_.sends_files = transport_->sends_files();
 }
+
+Connection::Connection(asio::ip::tcp::socket socket, ConnectionInfo info, Dispatcher& dispatcher,
+                       ConnectionLimits limits, ConnectionResources resources)
+    : Connection(std::make_unique<PlaintextTransport>(std::move(socket)), std::move(info),
+                 dispatcher, limits, std::move(resources)) {}
 
 Connection::~Connection() {
   release_request_memory();
@@ -116,19 +108,18 @@ Connection::~Connection() {
 
 void Connection::start() {
   asio::co_spawn(
-      socket_.get_executor(), [self = shared_from_this()] { return self->serve(); },
+      transport_->executor(), [self = shared_from_this()] { return self->serve(); },
       asio::detached);
   if (limits_.idle_ms > 0 || limits_.request_read_timeout_ms > 0)
     asio::co_spawn(
-        socket_.get_executor(), [self = shared_from_this()] { return self->watch(); },
+        transport_->executor(), [self = shared_from_this()] { return self->watch(); },
         asio::detached);
 }
 
 void Connection::stop() {
-  asio::post(socket_.get_executor(), [self = shared_from_this()] {
+  asio::post(transport_->executor(), [self = shared_from_this()] {
     self->stopped_ = true;
-    asio::error_code ignored;
-    self->socket_.shutdown(asio::ip::tcp::socket::shutdown_receive, ignored);
+    self->transport_->shutdown_receive();
     self->pool_wait_->cancel();
   });
 }
@@ -177,9 +168,7 @@ asio::awaitable<void> Connection::watch() {
                      "(connections.max.idle.ms)",
                      info_.peer, ms);
       }
-      asio::error_code ignored;
-      socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-      socket_.cancel(ignored);
+      transport_->abort();
       co_return;
     }
     watchdog_.expires_at(std::min(due, now + period));
@@ -219,50 +208,10 @@ void Connection::release_request_memory() {
 
 asio::awaitable<bool> Connection::write_bytes(std::span<const uint8_t> bytes) {
   const asio::const_buffer buffer(bytes.data(), bytes.size());
-  co_return co_await send_buffers(std::span(&buffer, 1));
-}
-
-asio::awaitable<bool> Connection::send_buffers(std::span<const asio::const_buffer> buffers) {
-  std::array<iovec, kMaxSendBuffers> iov{};
-  size_t count = 0;
-  size_t total = 0;
-  for (const auto& b : buffers) {
-    if (b.size() == 0) continue;
-    if (count == iov.size()) break;
-    iov[count++] = iovec{const_cast<void*>(b.data()), b.size()};
-    total += b.size();
-  }
-  if (total == 0) co_return true;
-  msghdr msg{};
-  msg.msg_iov = iov.data();
-  msg.msg_iovlen = count;
-  ssize_t sent = -1;
-  do {
-    sent = ::sendmsg(socket_.native_handle(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-  } while (sent < 0 && errno == EINTR);
-  if (sent < 0) {
-    if (errno != EAGAIN && errno != EWOULDBLOCK) co_return false;
-    sent = 0;
-  }
-  auto skip = static_cast<size_t>(sent);
-  std::vector<asio::const_buffer> rest;
-  for (const auto& b : buffers) {
-    if (skip >= b.size()) {
-      skip -= b.size();
-      continue;
-    }
-    rest.push_back(b + skip);
-    skip = 0;
-  }
-  if (rest.empty()) co_return true;
-  // The socket buffer is full (a large response, or a slow reader): the reactor waits for
-  // room and sends the rest.
-  auto [err, n] = co_await asio::async_write(socket_, rest, use_tuple);
-  co_return !err;
+  co_return co_await transport_->write(std::span(&buffer, 1));
 }
 
 asio::awaitable<bool> Connection::send_splice(const ResponseSplice& splice) {
-  const int sock = socket_.native_handle();
   uint64_t sent = 0;
   for (const FileRegion& region : splice.regions) {
     off_t offset = static_cast<off_t>(region.position);
@@ -270,7 +219,7 @@ asio::awaitable<bool> Connection::send_splice(const ResponseSplice& splice) {
     bool eof = false;
     while (left > 0) {
       const size_t chunk = static_cast<size_t>(std::min<uint64_t>(left, size_t{1} << 30));
-      const ssize_t n = ::sendfile(sock, region.fd, &offset, chunk);
+      const int64_t n = co_await transport_->send_file(region.fd, offset, chunk);
       if (n > 0) {
         left -= static_cast<uint64_t>(n);
         sent += static_cast<uint64_t>(n);
@@ -280,15 +229,10 @@ asio::awaitable<bool> Connection::send_splice(const ResponseSplice& splice) {
         eof = true;
         break;
       }
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        auto [err] = co_await socket_.async_wait(asio::ip::tcp::socket::wait_write, use_tuple);
-        if (err) co_return false;
-        continue;
-      }
-      warn_limited(fmt::format("{} sendfile", peer_host(info_.peer)),
-                   "closing connection from {}: sendfile failed: {}", info_.peer,
-                   std::strerror(errno));
+      if (n == -1)
+        warn_limited(fmt::format("{} sendfile", peer_host(info_.peer)),
+                     "closing connection from {}: sendfile failed: {}", info_.peer,
+                     std::strerror(errno));
       co_return false;
     }
     if (eof) break;
@@ -311,9 +255,9 @@ asio::awaitable<bool> Connection::write_response(const RequestOutcome& outcome) 
   if (outcome.splices.empty()) {
     const std::array<asio::const_buffer, 2> buffers{asio::buffer(prefix),
                                                     asio::buffer(outcome.response)};
-    co_return co_await send_buffers(buffers);
+    co_return co_await transport_->write(buffers);
   }
-  if (total <= kCopyResponseBelow) {
+  if (total <= kCopyResponseBelow || !transport_->sends_files()) {
     protocol::Bytes whole;
     whole.reserve(4 + total);
     whole.insert(whole.end(), prefix.begin(), prefix.end());
@@ -334,8 +278,7 @@ asio::awaitable<bool> Connection::write_response(const RequestOutcome& outcome) 
                  outcome.response.end());
     co_return co_await write_bytes(whole);
   }
-  const int fd = socket_.native_handle();
-  set_cork(fd, true);
+  transport_->hold_partial_frames(true);
   bool ok = true;
   size_t pos = 0;
   bool first = true;
@@ -345,7 +288,7 @@ asio::awaitable<bool> Connection::write_response(const RequestOutcome& outcome) 
     if (first) {
       const std::array<asio::const_buffer, 2> buffers{asio::buffer(prefix),
                                                       asio::buffer(before.data(), before.size())};
-      ok = co_await send_buffers(buffers);
+      ok = co_await transport_->write(buffers);
       first = false;
     } else {
       ok = co_await write_bytes(before);
@@ -358,7 +301,7 @@ asio::awaitable<bool> Connection::write_response(const RequestOutcome& outcome) 
   if (ok)
     ok = co_await write_bytes(
         std::span<const uint8_t>(outcome.response.data() + pos, outcome.response.size() - pos));
-  set_cork(fd, false);
+  transport_->hold_partial_frames(false);
   co_return ok;
 }
 
@@ -383,8 +326,9 @@ asio::awaitable<bool> Connection::fill(size_t need) {
     // the broker no more than the bytes it sent. Large buffers are kept (above), so steady
     // producers do not grow it again.
     if (in_end_ == in_.size()) in_.resize(std::min(need, std::max(in_.size() * 2, kReadBuffer)));
-    auto [err, n] = co_await socket_.async_read_some(
-        asio::buffer(in_.data() + in_end_, in_.size() - in_end_), use_tuple);
+    std::error_code err;
+    const size_t n =
+        co_await transport_->read_some(std::span(in_.data() + in_end_, in_.size() - in_end_), err);
     if (err) co_return false;
     if (phase_ == Phase::waiting) enter(Phase::reading);
     in_end_ += n;
@@ -393,10 +337,6 @@ asio::awaitable<bool> Connection::fill(size_t need) {
 }
 
 asio::awaitable<void> Connection::serve() {
-  asio::error_code ignored;
-  socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
-  // sendfile(2) on the socket must not block the reactor: it waits for writability instead.
-  socket_.native_non_blocking(true, ignored);
   in_.resize(kReadBuffer);
   for (;;) {
     enter(in_end_ > in_begin_ ? Phase::reading : Phase::waiting);
@@ -422,24 +362,17 @@ asio::awaitable<void> Connection::serve() {
     in_begin_ += 4 + static_cast<size_t>(size);
 
     enter(Phase::serving);
-    extras_ = ResponseExtras{};
     RequestOutcome outcome = co_await dispatcher_.dispatch(info_, frame);
     release_request_memory();
-    if (outcome.respond && !extras_.splices.empty()) {
-      for (auto& s : extras_.splices) outcome.splices.push_back(std::move(s));
-    }
-    const bool close = outcome.close || extras_.close;
-    extras_ = ResponseExtras{};
     enter(Phase::writing);
     if (outcome.respond && !co_await write_response(outcome)) break;
-    if (close) break;
+    if (outcome.close) break;
   }
   closed_ = true;
   release_request_memory();
   watchdog_.cancel();
   pool_wait_->cancel();
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-  socket_.close(ignored);
+  transport_->close();
   spdlog::debug("connection {} from {} closed", info_.id, info_.peer);
 }
 

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "core/protocol/types.h"
+#include "server/network/session.h"
 
 namespace kfk::server {
 
@@ -48,20 +49,14 @@ struct ResponseSplice {
   std::vector<FileRegion> regions;
 };
 
-// What a handler can hand its connection besides the response bytes. The connection clears
-// it before each request.
-struct ResponseExtras {
-  std::vector<ResponseSplice> splices;  // in increasing `at` order
-  bool close = false;                   // close once the response (if any) is written
-};
-
 struct ConnectionInfo {
   uint64_t id = 0;
   std::string peer;      // "host:port" of the client
   std::string listener;  // listener name, e.g. PLAINTEXT
-  // Set by connections that can send file regions and honour the extras; null elsewhere
-  // (tests, fuzzers), where handlers copy file bytes into the response instead.
-  ResponseExtras* extras = nullptr;
+  // The transport sends file regions (ResponseSplice) itself; elsewhere (tests, fuzzers,
+  // and transports that must encrypt) handlers copy file bytes into the response instead.
+  bool sends_files = false;
+  Session session;
 };
 
 // What the dispatcher makes of one request.
@@ -70,7 +65,8 @@ struct RequestOutcome {
   // File bytes inserted into `response`; the frame size counts them.
   std::vector<ResponseSplice> splices;
   bool respond = true;  // false for Produce with acks=0
-  bool close = false;   // close the connection after responding (malformed request)
+  // Close the connection after responding (a malformed request; a failed acks=0 produce).
+  bool close = false;
 
   // The size of the response on the wire, without the size prefix.
   uint64_t total_size() const;
@@ -105,8 +101,13 @@ struct ConnectionResources {
   std::string listener;  // the listener's name, the other key
 };
 
+class Transport;
+
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
+  Connection(std::unique_ptr<Transport> transport, ConnectionInfo info, Dispatcher& dispatcher,
+             ConnectionLimits limits, ConnectionResources resources = {});
+  // A plaintext connection on `socket`.
   Connection(asio::ip::tcp::socket socket, ConnectionInfo info, Dispatcher& dispatcher,
              ConnectionLimits limits, ConnectionResources resources = {});
   ~Connection();
@@ -125,11 +126,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // sendfile(2) of one splice; fills what a truncated file no longer has.
   asio::awaitable<bool> send_splice(const ResponseSplice& splice);
   asio::awaitable<bool> write_bytes(std::span<const uint8_t> bytes);
-  // Writes the buffers (at most 4): first with one non-blocking sendmsg from the reactor
-  // thread, then, only if the socket buffer is full, the rest asynchronously. A response
-  // usually fits the socket buffer, and finishing it in the call saves the reactor a posted
-  // completion and a poll for every response.
-  asio::awaitable<bool> send_buffers(std::span<const asio::const_buffer> buffers);
   // Reads until `need` unread bytes are buffered; false when the peer closed or failed.
   asio::awaitable<bool> fill(size_t need);
   // Reserves a request's bytes in the memory pool, waiting while it is full; false when the
@@ -155,14 +151,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // When the current phase times out; Clock::time_point::max() when it cannot.
   Clock::time_point deadline() const;
 
-  asio::ip::tcp::socket socket_;
+  std::unique_ptr<Transport> transport_;
   // Bytes read from the socket, [in_begin_, in_end_) not yet consumed. One read may bring
   // several pipelined requests, which then cost no further system call.
   protocol::Bytes in_;
   size_t in_begin_ = 0;
   size_t in_end_ = 0;
   ConnectionInfo info_;
-  ResponseExtras extras_;
   Dispatcher& dispatcher_;
   ConnectionLimits limits_;
   ConnectionResources resources_;
