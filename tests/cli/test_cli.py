@@ -267,6 +267,17 @@ def test_global_options_after_the_command():
     assert c["verbosity"] == 1
 
 
+def test_config_json_bytes():
+    """The exact line: keys in order, strings escaped as JSON (control characters as \\u00XX;
+    DEL and UTF-8 as they are)."""
+    r = kfk("-o", "json", "-b", "k1:9093,[::1]", "-X", 'x.y=a"b\\c\x01\x1f\x7f\t\u00e9', "-X", "a=",
+            "-vv", "debug", "config")
+    assert r.returncode == EXIT_OK, r.stderr
+    assert r.stdout == ('{"brokers":["k1:9093","[::1]:9092"],"properties":{"a":"",'
+                        '"x.y":"a\\"b\\\\c\\u0001\\u001f\x7f\\t\u00e9"},"output":"json",'
+                        '"verbosity":2,"quiet":false}\n')
+
+
 def test_text_output():
     r = kfk("debug", "config", env={"KFK_BROKERS": "envhost:1234"})
     assert r.returncode == EXIT_OK
@@ -290,6 +301,14 @@ def test_error_lookup():
     by_name = json.loads(kfk("-o", "json", "debug", "error", "unknown_topic_or_partition").stdout)
     assert by_name["code"] == 3 and by_name["retriable"] is True
     assert kfk("debug", "error", "NO_SUCH_ERROR").returncode == EXIT_USAGE
+
+
+def test_error_lookup_json_is_compact():
+    r = kfk("-o", "json", "debug", "error", "36")
+    doc = json.loads(r.stdout)
+    assert list(doc) == ["code", "name", "retriable", "message", "hint"]
+    assert r.stdout == json.dumps(doc, separators=(",", ":"), ensure_ascii=False) + "\n"
+    assert r.stdout.startswith('{"code":36,"name":"TOPIC_ALREADY_EXISTS","retriable":false,')
 
 
 def test_broker_errors_exit_with_the_kafka_code_and_a_hint():

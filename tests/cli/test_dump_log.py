@@ -5,8 +5,9 @@ clear error, never a crash."""
 import gzip
 import json
 import struct
+import subprocess
 
-from test_cli import EXIT_ERROR, EXIT_OK, EXIT_USAGE, kfk
+from test_cli import EXIT_ERROR, EXIT_OK, EXIT_USAGE, KFK, kfk
 
 
 def _crc32c_table():
@@ -144,6 +145,53 @@ def test_log_json_shape(tmp_path):
     assert rec["headers"] == [{"key": "h", "value": "x"}]
     assert b1["records"][0]["value_base64"] == "AP9iaW4="
     assert b1["records"][1]["value"] is None
+
+
+def test_log_json_bytes(tmp_path):
+    """The exact JSON line: string escapes (control characters as \\u00XX, DEL and UTF-8 as
+    they are), null and empty fields, base64 for other bytes, a batch problem, key order."""
+    path = tmp_path / "00000000000000000007.log"
+    after_crc = struct.pack(">hiqqqhii", 0, 0, 1, 1, -1, -1, -1, 1) + b"\x7f\x7f\x7f"
+    bad_records = struct.pack(">ibI", 0, 2, crc32c(after_crc)) + after_crc
+    records = [(b'k"\\', b"\x01\x1f\x7f\xc3\xa9\n\t\r/", [(b"h\x02", b"\xff"), (b"n", None)]),
+               (None, None, []), (b"\xff", b'{"a":1}', [])]
+    segment(path, [batch(7, records, producer_id=3, producer_epoch=0, base_sequence=5),
+                   struct.pack(">qi", 10, len(bad_records)) + bad_records])
+    r = subprocess.run([str(KFK), "-o", "json", "debug", "dump-log", "--deep", str(path)],
+                       capture_output=True, stdin=subprocess.DEVNULL, timeout=30)
+    assert r.returncode == EXIT_OK, r.stderr
+    first = (
+        b'{"base_offset":7,"last_offset":9,"count":3,"position":0,"size":110,"magic":2,'
+        b'"crc":3358223738,"crc_valid":true,"compression":"none","timestamp_type":"CreateTime",'
+        b'"base_timestamp":1700000000000,"max_timestamp":1700000000002,"producer_id":3,'
+        b'"producer_epoch":0,"base_sequence":5,"last_sequence":7,"partition_leader_epoch":0,'
+        b'"is_transactional":false,"is_control":false,"records":['
+        b'{"offset":7,"timestamp":1700000000000,"sequence":5,"key_size":3,"value_size":9,'
+        b'"key":"k\\"\\\\","value":"\\u0001\\u001f\x7f\xc3\xa9\\n\\t\\r/",'
+        b'"headers":[{"key":"h\\u0002","value_base64":"/w=="},{"key":"n","value":null}]},'
+        b'{"offset":8,"timestamp":1700000000001,"sequence":6,"key_size":-1,"value_size":-1,'
+        b'"key":null,"value":null,"headers":[]},'
+        b'{"offset":9,"timestamp":1700000000002,"sequence":7,"key_size":1,"value_size":7,'
+        b'"key_base64":"/w==","value":"{\\"a\\":1}","headers":[]}]}')
+    second = (
+        b'{"base_offset":10,"last_offset":10,"count":1,"position":110,"size":64,"magic":2,'
+        b'"crc":3076330667,"crc_valid":true,"compression":"none","timestamp_type":"CreateTime",'
+        b'"base_timestamp":1,"max_timestamp":1,"producer_id":-1,"producer_epoch":-1,'
+        b'"base_sequence":-1,"last_sequence":-1,"partition_leader_epoch":0,'
+        b'"is_transactional":false,"is_control":false,"problem":"invalid batch header in field '
+        b"'recordsCount': 1 records cannot fit in 3 bytes\",\"records\":[]}")
+    assert r.stdout == (
+        b'{"file":"' + str(path).encode() + b'","type":"log","base_offset":7,"size":174,'
+        b'"batches":[' + first + b"," + second + b'],"batch_count":2,"record_count":4,'
+        b'"crc_failures":0,"valid_bytes":174,"error":null}\n')
+
+    index = tmp_path / "00000000000000000007.timeindex"
+    index.write_bytes(struct.pack(">qi", 1000, 3) + struct.pack(">qi", 2000, 7))
+    r = kfk("-o", "json", "debug", "dump-log", str(index))
+    assert r.stdout == (
+        '{"file":"' + str(index) + '","type":"time_index","base_offset":7,"size":24,'
+        '"entries":[{"timestamp":1000,"offset":10},{"timestamp":2000,"offset":14}],'
+        '"entry_count":2,"unused_bytes":0,"checked_against_log":false,"error":null}\n')
 
 
 def test_bad_crc_is_reported_and_the_walk_goes_on(tmp_path):

@@ -48,3 +48,14 @@ def test_latency_like_distributions():
 def test_empty():
     doc = summarise([])
     assert doc["count"] == 0 and doc["p99"] == 0
+
+
+def test_json_bytes():
+    """The exact line: the mean with three decimals, 64-bit unsigned values as they are."""
+    r = kfk("debug", "histogram", input="1 2 3 4\n")
+    assert r.stdout == ('{"count":4,"min":1,"max":4,"mean":2.500,"p50":2,"p95":4,"p99":4,'
+                        '"p99_9":4,"p100":4}\n')
+    r = kfk("debug", "histogram", input="18446744073709551615\n")
+    top = 18446744073709551615
+    assert r.stdout == (f'{{"count":1,"min":{top},"max":{top},"mean":18446744073709551616.000,'
+                        f'"p50":{top},"p95":{top},"p99":{top},"p99_9":{top},"p100":{top}}}\n')

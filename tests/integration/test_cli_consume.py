@@ -167,6 +167,40 @@ def test_json_lines_output(broker):
     assert lines(kfk(broker, "--output", "json", "consume", "js", "-o", ":end")) == out
 
 
+def test_json_lines_bytes(broker):
+    """The exact lines: key order, string escapes (control characters as \\u00XX, DEL and UTF-8
+    as they are), null fields, base64 with its sibling, embedded JSON values, headers; and the
+    {json} modifiers of format strings."""
+    create(broker, "jsb", 1)
+    produce(broker, "jsb", [
+        {"key": b'k"\\\x01', "value": b"\x01\x1f\x7f\xc3\xa9\n\t\r/",
+         "headers": [("h", b"\xff"), ("nul", None), ('q"\x01', b"")], "timestamp": 1700000000001},
+        {"key": None, "value": None, "timestamp": 1700000000002},
+        {"key": b"\xff\xfe", "value": b'{"a": [1, "x\\u0001"]}', "headers": [("j", b'{"a":1}')],
+         "timestamp": 1700000000003},
+    ])
+    out = ok(kfk(broker, "consume", "jsb", "-o", ":end", "-f", "json")).stdout
+    assert out.split(b"\n") == [
+        b'{"topic":"jsb","partition":0,"offset":0,"timestamp":1700000000001,'
+        b'"timestamp_type":"CreateTime","key":"k\\"\\\\\\u0001",'
+        b'"value":"\\u0001\\u001f\x7f\xc3\xa9\\n\\t\\r/","headers":[{"key":"h","value":"/w==",'
+        b'"value_encoding":"base64"},{"key":"nul","value":null},'
+        b'{"key":"q\\"\\u0001","value":""}]}',
+        b'{"topic":"jsb","partition":0,"offset":1,"timestamp":1700000000002,'
+        b'"timestamp_type":"CreateTime","key":null,"value":null,"headers":[]}',
+        b'{"topic":"jsb","partition":0,"offset":2,"timestamp":1700000000003,'
+        b'"timestamp_type":"CreateTime","key":"//4=","key_encoding":"base64",'
+        b'"value":{"a": [1, "x\\u0001"]},"headers":[{"key":"j","value":"{\\"a\\":1}"}]}',
+        b""]
+    out = ok(kfk(broker, "consume", "jsb", "-o", ":end", "-f", "%k{json}|%v{json}|%h{json}\\n")).stdout
+    assert out.split(b"\n") == [
+        b'"k\\"\\\\\\u0001"|"\\u0001\\u001f\x7f\xc3\xa9\\n\\t\\r/"|'
+        b'{"h":"/w==","nul":null,"q\\"\\u0001":""}',
+        b"null|null|{}",
+        b'"//4="|"{\\"a\\": [1, \\"x\\\\u0001\\"]}"|{"j":"{\\"a\\":1}"}',
+        b""]
+
+
 def test_print_headers_and_filter(broker):
     create(broker, "hdr", 1)
     produce(broker, "hdr", [

@@ -12,6 +12,7 @@ import time
 from datetime import datetime, timezone
 
 import pytest
+from confluent_kafka import Consumer, TopicPartition
 
 from conftest import KFK
 from support import wait_for
@@ -249,6 +250,22 @@ def test_group_list_and_states(broker, members, tmp_path):
     assert member["assignment"] == [{"topic": "listed", "partition": 0}]
     assert d["offsets"][0]["member_id"] == member["member_id"]
     assert m.interrupt() == EXIT_INTERRUPTED
+
+
+def test_group_ids_that_need_escapes(broker):
+    """The exact bytes of a group id with DEL, a control character and a quote: JSON escapes the
+    control character as \\u00XX and keeps DEL; YAML writes both as \\xXX."""
+    create(broker, "escaped", 1)
+    c = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": 'g\x7f\x01"x',
+                  "enable.auto.commit": False})
+    c.commit(offsets=[TopicPartition("escaped", 0, 0)], asynchronous=False)
+    c.close()
+    r = ok(kfk(broker, "-o", "json", "group", "list"))
+    assert r.stdout == ('[{"group_id":"g\x7f\\u0001\\"x","state":"Empty","protocol_type":"",'
+                        '"members":0}]\n')
+    r = ok(kfk(broker, "-o", "yaml", "group", "list"))
+    assert r.stdout == ('- group_id: "g\\x7f\\x01\\"x"\n  state: Empty\n  protocol_type: ""\n'
+                        '  members: 0\n')
 
 
 def test_static_member_keeps_its_instance_id(broker, members, tmp_path):

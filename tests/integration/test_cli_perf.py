@@ -5,6 +5,7 @@ rate limiting, payload files, compression, and errors."""
 import glob
 import json
 import os
+import re
 import subprocess
 import time
 
@@ -107,6 +108,13 @@ def test_json_lines_when_piped(broker):
     doc, _ = summary(r)
     check_shape(doc, "produce", latency=True)
     assert doc["records"] == 50
+    # The exact line: key order and the digits after the point of each figure.
+    ms = r"\d+\.\d{3}"
+    assert re.fullmatch(
+        r'\{"type":"summary","mode":"produce","records":50,"failed":0,"bytes":\d+,'
+        r'"seconds":\d+\.\d{6},"records_per_sec":\d+\.\d,"mb_per_sec":\d+\.\d{3},'
+        rf'"latency_ms":\{{"avg":{ms},"min":{ms},"max":{ms},"p50":{ms},"p95":{ms},"p99":{ms},'
+        rf'"p99_9":{ms}\}}\}}\n', r.stdout), r.stdout
 
 
 def test_interval_lines_in_json(broker):

@@ -245,6 +245,8 @@ def test_files_print_offsets_and_options(broker, tmp_path):
     reports = [json.loads(line) for line in r.stdout.decode().splitlines()]
     assert reports == [{"record": 1, "topic": "files", "partition": 0, "offset": 5},
                        {"record": 2, "topic": "files", "partition": 0, "offset": 6}]
+    assert r.stdout == (b'{"record":1,"topic":"files","partition":0,"offset":5}\n'
+                        b'{"record":2,"topic":"files","partition":0,"offset":6}\n')
 
     r = kfk(broker, "produce", "files", "-f", str(tmp_path / "missing.txt"))
     assert r.returncode == EXIT_ERROR and b"missing.txt" in r.stderr

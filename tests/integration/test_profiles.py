@@ -91,6 +91,27 @@ def test_a_new_profile_is_current_only_with_use(env):
     assert effective(env)["profile"] == "second"
 
 
+def test_strings_are_escaped_in_the_file_json_and_yaml(env, tmp_path):
+    """The exact bytes of a value that needs escapes: quotes, a backslash, a control character,
+    a tab, UTF-8 and ": " (which YAML must quote)."""
+    client_id = 'c"\\\x01\t\u00e9: x'
+    ok(run(env, "profile", "create", "p1", "-b", "h:1", "--client-id", client_id,
+           "-X", 'client.id=a"b', "--use"))
+    text = (tmp_path / "xdg" / "kfk" / "config.toml").read_text()
+    assert text.endswith('current = "p1"\n\n[profiles.p1]\nbrokers = "h:1"\n'
+                         'client_id = "c\\"\\\\\\u0001\\t\u00e9: x"\n\n'
+                         '[profiles.p1.properties]\n"client.id" = "a\\"b"\n')
+    r = ok(run(env, "--output", "json", "profile", "show", "p1"))
+    assert r.stdout == ('{"name":"p1","current":true,"brokers":"h:1",'
+                        '"client_id":"c\\"\\\\\\u0001\\t\u00e9: x",'
+                        '"properties":{"client.id":"a\\"b"}}\n')
+    assert json.loads(r.stdout)["client_id"] == client_id
+    r = ok(run(env, "--output", "yaml", "profile", "list"))
+    assert r.stdout == ('- name: p1\n  current: true\n  brokers: h:1\n'
+                        '  client_id: "c\\"\\\\\\x01\\t\u00e9: x"\n'
+                        '  properties:\n    client.id: "a\\"b"\n')
+
+
 def test_home_config_without_xdg(env, tmp_path):
     del env["XDG_CONFIG_HOME"]
     ok(run(env, "profile", "create", "p", "-b", "h:1"))
