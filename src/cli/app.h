@@ -95,7 +95,4 @@ std::string parse_broker_list(std::string_view text, std::vector<std::string>& o
 // Checks one -X argument. Returns an error message or an empty string.
 std::string check_property(std::string_view text);
 
-// `text` as a JSON string literal, quotes included.
-std::string json_quote(std::string_view text);
-
 }  // namespace kfk::cli

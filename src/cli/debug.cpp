@@ -12,6 +12,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/output_value.h"
 #include "cli/perf_histogram.h"
 #include "cli/tool_commands.h"
 #include "core/protocol/errors.h"

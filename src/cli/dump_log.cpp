@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "cli/output_format.h"
+#include "cli/output_value.h"
 #include "cli/tool_commands.h"
 #include "core/record/control_record.h"
 #include "core/record/legacy_records.h"

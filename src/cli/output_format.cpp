@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "cli/app.h"
+#include "cli/output_value.h"
 #include "cli/record_format.h"
 
 namespace kfk::cli {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 
@@ -15,6 +16,14 @@ Value::Value(double value) : kind_(Kind::number) {
   // JSON has no NaN or infinity; %g never prints a form JSON cannot read otherwise.
   text_ = std::isfinite(value) ? fmt::format("{:.6g}", value) : "null";
   if (text_ == "null") kind_ = Kind::null;
+}
+
+Value Value::fixed(double value, int decimals) {
+  if (!std::isfinite(value)) return Value();
+  Value v;
+  v.kind_ = Kind::number;
+  v.text_ = fmt::format("{:.{}f}", value, decimals);
+  return v;
 }
 
 Value Value::array() {
@@ -44,6 +53,29 @@ Value non_negative_or_null(int64_t v) { return v < 0 ? Value() : Value(v); }
 
 namespace {
 
+void append_json(const Value& v, std::string& out);
+
+void append_integer(const Value& v, std::string& out) {
+  if (!v.is_unsigned()) {
+    append_json_integer(out, v.integer());
+    return;
+  }
+  char digits[24];
+  const auto end =
+      std::to_chars(digits, digits + sizeof digits, static_cast<uint64_t>(v.integer()));
+  out.append(digits, end.ptr);
+}
+
+// The fields of an object, without its braces: "key":value,...
+void append_members(const Value& object, std::string& out) {
+  for (size_t i = 0; i < object.size(); ++i) {
+    if (i > 0) out += ',';
+    append_quoted(out, object.keys()[i]);
+    out += ':';
+    append_json(object.items()[i], out);
+  }
+}
+
 void append_json(const Value& v, std::string& out) {
   switch (v.kind()) {
     case Value::Kind::null:
@@ -53,13 +85,13 @@ void append_json(const Value& v, std::string& out) {
       out += v.boolean() ? "true" : "false";
       return;
     case Value::Kind::integer:
-      out += std::to_string(v.integer());
+      append_integer(v, out);
       return;
     case Value::Kind::number:
       out += v.text();
       return;
     case Value::Kind::string:
-      out += json_quote(v.text());
+      append_quoted(out, v.text());
       return;
     case Value::Kind::array:
       out += '[';
@@ -71,12 +103,7 @@ void append_json(const Value& v, std::string& out) {
       return;
     case Value::Kind::object:
       out += '{';
-      for (size_t i = 0; i < v.size(); ++i) {
-        if (i > 0) out += ',';
-        out += json_quote(v.keys()[i]);
-        out += ':';
-        append_json(v.items()[i], out);
-      }
+      append_members(v, out);
       out += '}';
       return;
   }
@@ -109,38 +136,6 @@ bool can_be_plain(std::string_view s) {
   return std::find(kReserved.begin(), kReserved.end(), lower) == kReserved.end();
 }
 
-std::string double_quoted(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      default:
-        if (u < 0x20 || u == 0x7f) {
-          out += fmt::format("\\x{:02x}", u);
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-  return out;
-}
-
 // Scalars, empty collections and arrays of numbers/booleans/nulls fit on the key's line.
 bool fits_inline(const Value& v) {
   if (v.kind() != Value::Kind::array && v.kind() != Value::Kind::object) return true;
@@ -158,8 +153,11 @@ std::string inline_yaml(const Value& v) {
       return "null";
     case Value::Kind::boolean:
       return v.boolean() ? "true" : "false";
-    case Value::Kind::integer:
-      return std::to_string(v.integer());
+    case Value::Kind::integer: {
+      std::string out;
+      append_integer(v, out);
+      return out;
+    }
     case Value::Kind::number:
       return v.text();
     case Value::Kind::string:
@@ -208,7 +206,10 @@ void append_block(const Value& v, size_t indent, std::string& out) {
 }  // namespace
 
 std::string yaml_scalar(std::string_view text) {
-  return can_be_plain(text) ? std::string(text) : double_quoted(text);
+  if (can_be_plain(text)) return std::string(text);
+  std::string out;
+  append_quoted(out, text, Quoting::yaml);
+  return out;
 }
 
 std::string to_json(const Value& value) {
@@ -227,6 +228,78 @@ std::string to_yaml(const Value& value) {
 void print_value(const Value& value, OutputFormat format) {
   const std::string text = format == OutputFormat::yaml ? to_yaml(value) : to_json(value) + '\n';
   std::fwrite(text.data(), 1, text.size(), stdout);
+}
+
+void StreamedJsonList::begin(const Value& head, std::string_view name) {
+  first_item_ = true;
+  std::string out = "{";
+  append_members(head, out);
+  if (head.size() > 0) out += ',';
+  append_quoted(out, name);
+  out += ":[";
+  std::fwrite(out.data(), 1, out.size(), stdout);
+}
+
+void StreamedJsonList::item(const Value& item) {
+  std::string out = first_item_ ? "" : ",";
+  first_item_ = false;
+  append_json(item, out);
+  std::fwrite(out.data(), 1, out.size(), stdout);
+}
+
+void StreamedJsonList::end(const Value& tail) {
+  std::string out = "]";
+  if (tail.size() > 0) out += ',';
+  append_members(tail, out);
+  out += "}\n";
+  std::fwrite(out.data(), 1, out.size(), stdout);
+}
+
+void append_quoted(std::string& out, std::string_view text, Quoting quoting) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  size_t plain_from = 0;  // the characters since the last escape are copied in one go
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto u = static_cast<unsigned char>(text[i]);
+    const bool control = u < 0x20 || (u == 0x7f && quoting == Quoting::yaml);
+    if (!control && u != '"' && u != '\\') continue;
+    out.append(text, plain_from, i - plain_from);
+    plain_from = i + 1;
+    out += '\\';
+    switch (u) {
+      case '"':
+      case '\\':
+        out += static_cast<char>(u);
+        break;
+      case '\n':
+        out += 'n';
+        break;
+      case '\r':
+        out += 'r';
+        break;
+      case '\t':
+        out += 't';
+        break;
+      default:
+        out += quoting == Quoting::json ? "u00" : "x";
+        out += kHex[u >> 4];
+        out += kHex[u & 0xf];
+    }
+  }
+  out.append(text, plain_from);
+  out += '"';
+}
+
+std::string json_quote(std::string_view text) {
+  std::string out;
+  append_quoted(out, text);
+  return out;
+}
+
+void append_json_integer(std::string& out, int64_t value) {
+  char digits[24];
+  const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
+  out.append(digits, end);
 }
 
 }  // namespace kfk::cli

@@ -30,6 +30,7 @@
 #include "cli/client_support.h"
 #include "cli/commands.h"
 #include "cli/output_format.h"
+#include "cli/output_value.h"
 #include "cli/record_format.h"
 #include "core/client/producer.h"
 #include "core/protocol/errors.h"

@@ -4,7 +4,7 @@
 
 #include <charconv>
 
-#include "cli/app.h"
+#include "cli/output_value.h"
 
 namespace kfk::cli {
 
@@ -283,7 +283,11 @@ void append_bytes(const std::optional<protocol::Bytes>& bytes, int modifier, std
       out += to_base64(*bytes);
       break;
     case 3:
-      out += valid_utf8(*bytes) ? json_quote(as_text(*bytes)) : json_quote(to_base64(*bytes));
+      if (valid_utf8(*bytes)) {
+        append_quoted(out, as_text(*bytes));
+      } else {
+        append_quoted(out, to_base64(*bytes));
+      }
       break;
     default:
       out += as_text(*bytes);
@@ -332,7 +336,7 @@ void RecordTemplate::print(const client::ConsumerRecord& r, std::string& out) co
           out += '{';
           for (size_t i = 0; i < r.headers.size(); ++i) {
             if (i > 0) out += ',';
-            out += json_quote(r.headers[i].key);
+            append_quoted(out, r.headers[i].key);
             out += ':';
             append_bytes(r.headers[i].value, modifier, out);
           }

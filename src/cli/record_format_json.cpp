@@ -5,7 +5,7 @@
 
 #include <charconv>
 
-#include "cli/app.h"
+#include "cli/output_value.h"
 #include "cli/record_format.h"
 
 namespace kfk::cli {
@@ -274,22 +274,39 @@ std::string_view as_text(std::span<const uint8_t> bytes) {
   return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
 }
 
-// `"name":...` for a nullable byte field (see record_format.h).
-void append_field(std::string& out, std::string_view name,
-                  const std::optional<protocol::Bytes>& bytes, bool embed_json) {
-  out += json_quote(name);
+record::NullableBytes nullable(const std::optional<protocol::Bytes>& bytes) {
+  if (!bytes) return std::nullopt;
+  return std::span<const uint8_t>(*bytes);
+}
+
+std::span<const uint8_t> text_bytes(std::string_view text) {
+  return {reinterpret_cast<const uint8_t*>(text.data()), text.size()};
+}
+
+// Records are written straight into the output with the Value printer's escaping and numbers,
+// not through a Value: this runs for every record consume prints.
+
+// Starts the field `name` of the object `out` ends in: a comma unless it is the first field.
+void begin_field(std::string& out, std::string_view name) {
+  if (out.back() != '{') out += ',';
+  append_quoted(out, name);
   out += ':';
+}
+
+// `"name":...` for a nullable byte field (see record_format.h).
+void append_field(std::string& out, std::string_view name, record::NullableBytes bytes,
+                  bool embed_json) {
+  begin_field(out, name);
   if (!bytes) {
     out += "null";
   } else if (embed_json && embeddable_json(*bytes)) {
     out += as_text(*bytes);
   } else if (valid_utf8(*bytes)) {
-    out += json_quote(as_text(*bytes));
+    append_quoted(out, as_text(*bytes));
   } else {
-    out += json_quote(to_base64(*bytes));
-    out += ',';
-    out += json_quote(std::string(name) + "_encoding");
-    out += ":\"base64\"";
+    append_quoted(out, to_base64(*bytes));
+    begin_field(out, std::string(name) + "_encoding");
+    append_quoted(out, "base64");
   }
 }
 
@@ -377,22 +394,27 @@ bool embeddable_json(std::span<const uint8_t> bytes) {
 }
 
 std::string record_to_json(const client::ConsumerRecord& r) {
-  std::string out = fmt::format(
-      "{{\"topic\":{},\"partition\":{},\"offset\":{},\"timestamp\":{},\"timestamp_type\":\"{}\",",
-      json_quote(r.topic), r.partition, r.offset, r.timestamp,
-      r.timestamp_type == record::TimestampType::log_append_time ? "LogAppendTime" : "CreateTime");
-  append_field(out, "key", r.key, false);
-  out += ',';
-  append_field(out, "value", r.value, true);
-  out += ",\"headers\":[";
+  std::string out = "{";
+  begin_field(out, "topic");
+  append_quoted(out, r.topic);
+  begin_field(out, "partition");
+  append_json_integer(out, r.partition);
+  begin_field(out, "offset");
+  append_json_integer(out, r.offset);
+  begin_field(out, "timestamp");
+  append_json_integer(out, r.timestamp);
+  begin_field(out, "timestamp_type");
+  append_quoted(out, r.timestamp_type == record::TimestampType::log_append_time ? "LogAppendTime"
+                                                                                : "CreateTime");
+  append_field(out, "key", nullable(r.key), false);
+  append_field(out, "value", nullable(r.value), true);
+  begin_field(out, "headers");
+  out += '[';
   for (size_t i = 0; i < r.headers.size(); ++i) {
     if (i > 0) out += ',';
-    const auto& h = r.headers[i];
     out += '{';
-    const auto key = protocol::Bytes(h.key.begin(), h.key.end());
-    append_field(out, "key", key, false);
-    out += ',';
-    append_field(out, "value", h.value, false);
+    append_field(out, "key", text_bytes(r.headers[i].key), false);
+    append_field(out, "value", nullable(r.headers[i].value), false);
     out += '}';
   }
   out += "]}";
