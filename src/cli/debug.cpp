@@ -22,16 +22,17 @@ namespace {
 
 void print_config(const GlobalOptions& opts) {
   if (opts.output == OutputFormat::json) {
-    std::string brokers;
-    for (const auto& b : opts.brokers) brokers += (brokers.empty() ? "" : ",") + json_quote(b);
-    std::string properties;
-    for (const auto& [key, value] : opts.properties) {
-      properties += (properties.empty() ? "" : ",") + json_quote(key) + ":" + json_quote(value);
-    }
-    fmt::print(
-        "{{\"brokers\":[{}],\"properties\":{{{}}},\"output\":\"json\",\"verbosity\":{},"
-        "\"quiet\":{}}}\n",
-        brokers, properties, opts.verbosity, opts.quiet);
+    Value brokers = Value::array();
+    for (const auto& b : opts.brokers) brokers.push(b);
+    Value properties = Value::object();
+    for (const auto& [key, value] : opts.properties) properties.set(key, value);
+    print_value(Value::object()
+                    .set("brokers", std::move(brokers))
+                    .set("properties", std::move(properties))
+                    .set("output", "json")
+                    .set("verbosity", opts.verbosity)
+                    .set("quiet", opts.quiet),
+                OutputFormat::json);
     return;
   }
   for (const auto& b : opts.brokers) fmt::print("broker     {}\n", b);
@@ -55,9 +56,13 @@ void explain_error(const GlobalOptions& opts, const std::string& query, bool fai
   if (fail) throw kafka_error(code, "kfk debug error");
   const bool retriable = protocol::is_retriable(code);
   if (opts.output == OutputFormat::json) {
-    fmt::print("{{\"code\":{},\"name\":{},\"retriable\":{},\"message\":{},\"hint\":{}}}\n", code,
-               json_quote(protocol::error_name(code)), retriable,
-               json_quote(protocol::error_message(code)), json_quote(protocol::error_hint(code)));
+    print_value(Value::object()
+                    .set("code", code)
+                    .set("name", protocol::error_name(code))
+                    .set("retriable", retriable)
+                    .set("message", protocol::error_message(code))
+                    .set("hint", protocol::error_hint(code)),
+                OutputFormat::json);
     return;
   }
   fmt::print("{} ({})\n", protocol::error_name(code), code);
@@ -70,11 +75,17 @@ void print_histogram() {
   LatencyHistogram h;
   unsigned long long value = 0;
   while (std::scanf("%llu", &value) == 1) h.record(value);
-  fmt::print(
-      "{{\"count\":{},\"min\":{},\"max\":{},\"mean\":{:.3f},\"p50\":{},\"p95\":{},\"p99\":{},"
-      "\"p99_9\":{},\"p100\":{}}}\n",
-      h.count(), h.min(), h.max(), h.mean(), h.percentile(0.5), h.percentile(0.95),
-      h.percentile(0.99), h.percentile(0.999), h.percentile(1.0));
+  print_value(Value::object()
+                  .set("count", h.count())
+                  .set("min", h.min())
+                  .set("max", h.max())
+                  .set("mean", Value::fixed(h.mean(), 3))
+                  .set("p50", h.percentile(0.5))
+                  .set("p95", h.percentile(0.95))
+                  .set("p99", h.percentile(0.99))
+                  .set("p99_9", h.percentile(0.999))
+                  .set("p100", h.percentile(1.0)),
+              OutputFormat::json);
 }
 
 }  // namespace

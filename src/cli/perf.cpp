@@ -19,6 +19,7 @@
 
 #include "cli/client_support.h"
 #include "cli/output_format.h"
+#include "cli/output_value.h"
 #include "cli/tool_commands.h"
 #include "core/client/admin.h"
 #include "core/protocol/errors.h"
@@ -28,25 +29,32 @@ namespace {
 
 double ms(uint64_t us) { return static_cast<double>(us) / 1000.0; }
 
-std::string latency_json(const LatencyHistogram& h) {
-  return fmt::format(
-      "{{\"avg\":{:.3f},\"min\":{:.3f},\"max\":{:.3f},\"p50\":{:.3f},\"p95\":{:.3f},"
-      "\"p99\":{:.3f},\"p99_9\":{:.3f}}}",
-      h.mean() / 1000.0, ms(h.min()), ms(h.max()), ms(h.percentile(0.50)), ms(h.percentile(0.95)),
-      ms(h.percentile(0.99)), ms(h.percentile(0.999)));
+Value latency_value(const LatencyHistogram& h) {
+  return Value::object()
+      .set("avg", Value::fixed(h.mean() / 1000.0, 3))
+      .set("min", Value::fixed(ms(h.min()), 3))
+      .set("max", Value::fixed(ms(h.max()), 3))
+      .set("p50", Value::fixed(ms(h.percentile(0.50)), 3))
+      .set("p95", Value::fixed(ms(h.percentile(0.95)), 3))
+      .set("p99", Value::fixed(ms(h.percentile(0.99)), 3))
+      .set("p99_9", Value::fixed(ms(h.percentile(0.999)), 3));
 }
 
 std::string perf_json(std::string_view type, std::string_view mode, const PerfTotals& t,
                       double seconds, bool interrupted) {
   const double per_s = seconds > 0 ? 1.0 / seconds : 0.0;
-  std::string out = fmt::format(
-      "{{\"type\":\"{}\",\"mode\":\"{}\",\"records\":{},\"failed\":{},\"bytes\":{},"
-      "\"seconds\":{:.6f},\"records_per_sec\":{:.1f},\"mb_per_sec\":{:.3f}",
-      type, mode, t.records, t.failed, t.bytes, seconds, t.records * per_s, t.bytes * per_s / 1e6);
-  if (t.latency_us.count() > 0) out += ",\"latency_ms\":" + latency_json(t.latency_us);
-  if (interrupted) out += ",\"interrupted\":true";
-  out += '}';
-  return out;
+  Value out = Value::object()
+                  .set("type", type)
+                  .set("mode", mode)
+                  .set("records", t.records)
+                  .set("failed", t.failed)
+                  .set("bytes", t.bytes)
+                  .set("seconds", Value::fixed(seconds, 6))
+                  .set("records_per_sec", Value::fixed(t.records * per_s, 1))
+                  .set("mb_per_sec", Value::fixed(t.bytes * per_s / 1e6, 3));
+  if (t.latency_us.count() > 0) out.set("latency_ms", latency_value(t.latency_us));
+  if (interrupted) out.set("interrupted", true);
+  return to_json(out);
 }
 
 void add_common(CLI::App* cmd, PerfOptions& o) {

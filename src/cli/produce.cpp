@@ -453,8 +453,12 @@ class Run {
         ++acked_;
         if (o_.print_offsets) {
           if (g_.output == OutputFormat::json) {
-            out += fmt::format("{{\"record\":{},\"topic\":{},\"partition\":{},\"offset\":{}}}\n",
-                               r.id + 1, json_quote(r.topic), r.partition, r.offset);
+            out += to_json(Value::object()
+                               .set("record", r.id + 1)
+                               .set("topic", r.topic)
+                               .set("partition", r.partition)
+                               .set("offset", r.offset));
+            out += '\n';
           } else {
             out += fmt::format("{} {} {}\n", r.topic, r.partition, r.offset);
           }
