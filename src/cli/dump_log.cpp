@@ -23,8 +23,8 @@
 #include <type_traits>
 #include <vector>
 
-#include "cli/output_format.h"
 #include "cli/output_value.h"
+#include "cli/record_format.h"
 #include "cli/tool_commands.h"
 #include "core/record/control_record.h"
 #include "core/record/legacy_records.h"
@@ -61,7 +61,7 @@ int64_t base_offset_of(const fs::path& path) {
 // escapes for everything else.
 std::string printable(const record::NullableBytes& bytes) {
   if (!bytes) return "null";
-  const bool utf8 = json_utf8(*bytes).has_value();
+  const bool utf8 = valid_utf8(*bytes);
   std::string out;
   for (uint8_t c : *bytes) {
     if ((c >= 0x20 && c < 0x7f && c != '\\') || (utf8 && c >= 0x80)) {
@@ -75,9 +75,17 @@ std::string printable(const record::NullableBytes& bytes) {
   return out;
 }
 
-std::string json_bytes(std::string_view name, const record::NullableBytes& bytes) {
-  if (!bytes) return json_bytes_field(name, std::nullopt);
-  return json_bytes_field(name, std::vector<uint8_t>(bytes->begin(), bytes->end()));
+// The field `name` for a nullable byte field: a string for UTF-8, null for null, and
+// `name_base64` for anything else.
+void set_bytes(Value& object, std::string_view name, const record::NullableBytes& bytes) {
+  if (!bytes) {
+    object.set(std::string(name), nullptr);
+  } else if (valid_utf8(*bytes)) {
+    object.set(std::string(name),
+               std::string_view(reinterpret_cast<const char*>(bytes->data()), bytes->size()));
+  } else {
+    object.set(std::string(name) + "_base64", to_base64(*bytes));
+  }
 }
 
 // Reads exactly `n` bytes at `pos`.
@@ -100,25 +108,24 @@ class Printer {
 
   void begin(const fs::path& path, std::string_view type, int64_t base_offset, uint64_t size,
              std::string_view list_name) {
-    first_item_ = true;
     if (json_) {
-      fmt::print("{{\"file\":{},\"type\":\"{}\",\"base_offset\":{},\"size\":{},\"{}\":[",
-                 json_quote(path.string()), type, base_offset, size, list_name);
+      list_.begin(Value::object()
+                      .set("file", path.string())
+                      .set("type", type)
+                      .set("base_offset", base_offset)
+                      .set("size", size),
+                  list_name);
     } else {
       fmt::print("Dumping {} ({}, base offset {}, {} bytes)\n", path.string(), type, base_offset,
                  size);
     }
   }
-  // One item of the JSON list (already formatted), comma-separated.
-  void item(const std::string& text) {
-    fmt::print("{}{}", first_item_ ? "" : ",", text);
-    first_item_ = false;
-  }
-  // Closes the JSON object with the summary fields ("name":value pairs, comma-led).
-  void end(const std::string& summary_fields, const std::string& error) {
+  // One item of the JSON list.
+  void item(const Value& item) { list_.item(item); }
+  // Closes the JSON object with the summary fields (an object) and the error.
+  void end(Value summary, const std::string& error) {
     if (json_) {
-      fmt::print("]{},\"error\":{}}}\n", summary_fields,
-                 error.empty() ? "null" : json_quote(error));
+      list_.end(summary.set("error", error.empty() ? Value() : Value(error)));
     } else if (!error.empty()) {
       fmt::print("Error: {}\n", error);
     }
@@ -127,7 +134,7 @@ class Printer {
 
  private:
   bool json_;
-  bool first_item_ = true;
+  StreamedJsonList list_;
 };
 
 std::string control_description(const record::RecordView& r) {
@@ -148,7 +155,7 @@ std::string control_description(const record::RecordView& r) {
 }
 
 void print_record(Printer& out, const record::BatchView& batch, const record::RecordView& r,
-                  std::string& json_records) {
+                  Value& json_records) {
   const bool has_sequence = batch.magic() >= record::kMagicV2 && batch.base_sequence() >= 0;
   const int64_t sequence =
       has_sequence ? batch.base_sequence() + (r.offset - batch.base_offset()) : -1;
@@ -156,21 +163,23 @@ void print_record(Printer& out, const record::BatchView& batch, const record::Re
                           batch.timestamp_type() == record::TimestampType::log_append_time;
   const std::string control = batch.is_control() ? control_description(r) : std::string();
   if (out.json()) {
-    std::string item = fmt::format("{{\"offset\":{},\"timestamp\":{},\"sequence\":{},", r.offset,
-                                   r.timestamp, sequence);
-    item += fmt::format("\"key_size\":{},\"value_size\":{},", r.key ? int64_t(r.key->size()) : -1,
-                        r.value ? int64_t(r.value->size()) : -1);
-    item += json_bytes("key", r.key) + ',' + json_bytes("value", r.value) + ",\"headers\":[";
-    for (size_t i = 0; i < r.headers.size(); ++i) {
-      if (i > 0) item += ',';
-      item += "{\"key\":" + json_quote(r.headers[i].key) + ',' +
-              json_bytes("value", r.headers[i].value) + '}';
+    Value item = Value::object()
+                     .set("offset", r.offset)
+                     .set("timestamp", r.timestamp)
+                     .set("sequence", sequence)
+                     .set("key_size", r.key ? int64_t(r.key->size()) : -1)
+                     .set("value_size", r.value ? int64_t(r.value->size()) : -1);
+    set_bytes(item, "key", r.key);
+    set_bytes(item, "value", r.value);
+    Value headers = Value::array();
+    for (const auto& h : r.headers) {
+      Value header = Value::object().set("key", h.key);
+      set_bytes(header, "value", h.value);
+      headers.push(std::move(header));
     }
-    item += ']';
-    if (!control.empty()) item += ",\"control\":" + json_quote(control);
-    item += '}';
-    if (!json_records.empty()) json_records += ',';
-    json_records += item;
+    item.set("headers", std::move(headers));
+    if (!control.empty()) item.set("control", control);
+    json_records.push(std::move(item));
     return;
   }
   std::string line = fmt::format("| offset: {} {}: {} keySize: {} valueSize: {} sequence: {}",
@@ -247,29 +256,35 @@ void dump_batch(Printer& out, const std::vector<uint8_t>& bytes, uint64_t positi
   const bool log_append = v2 && batch.timestamp_type() == record::TimestampType::log_append_time;
   if (!decode_problem.empty() && problem.empty()) problem = decode_problem;
 
-  std::string json_records;
+  Value json_records = Value::array();
   if (out.json()) {
     if (deep) {
       for (const auto& r : decoded.records) print_record(out, batch, r, json_records);
     }
-    std::string item = fmt::format(
-        "{{\"base_offset\":{},\"last_offset\":{},\"count\":{},\"position\":{},\"size\":{},"
-        "\"magic\":{},\"crc\":{},\"crc_valid\":{},\"compression\":\"{}\"",
-        base, last, count, position, bytes.size(), magic,
-        v2 ? batch.crc() : load_be<uint32_t>(bytes.data() + 12), crc_valid, codec_name);
+    Value item = Value::object()
+                     .set("base_offset", base)
+                     .set("last_offset", last)
+                     .set("count", count)
+                     .set("position", position)
+                     .set("size", bytes.size())
+                     .set("magic", magic)
+                     .set("crc", v2 ? batch.crc() : load_be<uint32_t>(bytes.data() + 12))
+                     .set("crc_valid", crc_valid)
+                     .set("compression", codec_name);
     if (v2) {
-      item += fmt::format(
-          ",\"timestamp_type\":\"{}\",\"base_timestamp\":{},\"max_timestamp\":{},"
-          "\"producer_id\":{},\"producer_epoch\":{},\"base_sequence\":{},\"last_sequence\":{},"
-          "\"partition_leader_epoch\":{},\"is_transactional\":{},\"is_control\":{}",
-          log_append ? "LogAppendTime" : "CreateTime", batch.base_timestamp(),
-          batch.max_timestamp(), batch.producer_id(), batch.producer_epoch(), base_sequence,
-          last_sequence, batch.partition_leader_epoch(), batch.is_transactional(),
-          batch.is_control());
+      item.set("timestamp_type", log_append ? "LogAppendTime" : "CreateTime")
+          .set("base_timestamp", batch.base_timestamp())
+          .set("max_timestamp", batch.max_timestamp())
+          .set("producer_id", batch.producer_id())
+          .set("producer_epoch", batch.producer_epoch())
+          .set("base_sequence", base_sequence)
+          .set("last_sequence", last_sequence)
+          .set("partition_leader_epoch", batch.partition_leader_epoch())
+          .set("is_transactional", batch.is_transactional())
+          .set("is_control", batch.is_control());
     }
-    if (!problem.empty()) item += ",\"problem\":" + json_quote(problem);
-    if (deep) item += ",\"records\":[" + json_records + ']';
-    item += '}';
+    if (!problem.empty()) item.set("problem", problem);
+    if (deep) item.set("records", std::move(json_records));
     out.item(item);
     return;
   }
@@ -356,9 +371,11 @@ std::string dump_segment(Printer& out, const fs::path& path, std::FILE* file, ui
                totals.crc_failures > 0 ? fmt::format(", {} CRC failures", totals.crc_failures)
                                        : std::string());
   }
-  out.end(fmt::format(",\"batch_count\":{},\"record_count\":{},\"crc_failures\":{},"
-                      "\"valid_bytes\":{}",
-                      totals.batches, totals.records, totals.crc_failures, totals.valid_bytes),
+  out.end(Value::object()
+              .set("batch_count", totals.batches)
+              .set("record_count", totals.records)
+              .set("crc_failures", totals.crc_failures)
+              .set("valid_bytes", totals.valid_bytes),
           error);
   if (error.empty() && totals.crc_failures > 0) {
     error = fmt::format("{} batch{} failed the CRC check", totals.crc_failures,
@@ -457,10 +474,10 @@ std::string dump_index(Printer& out, const fs::path& path, std::FILE* file, uint
       previous = entry;
       ++entries;
       if (out.json()) {
-        std::string item = time_index ? fmt::format("{{\"timestamp\":{},\"offset\":{}", key, offset)
-                                      : fmt::format("{{\"offset\":{},\"position\":{}", offset, key);
-        if (!problem.empty()) item += ",\"problem\":" + json_quote(problem);
-        out.item(item + '}');
+        Value item = time_index ? Value::object().set("timestamp", key).set("offset", offset)
+                                : Value::object().set("offset", offset).set("position", key);
+        if (!problem.empty()) item.set("problem", problem);
+        out.item(item);
       } else if (time_index) {
         fmt::print("timestamp: {} offset: {}{}\n", key, offset,
                    problem.empty() ? "" : "  (" + problem + ")");
@@ -486,8 +503,10 @@ std::string dump_index(Printer& out, const fs::path& path, std::FILE* file, uint
                                 : std::string(),
                log_check.active() ? ", checked against the log" : "");
   }
-  out.end(fmt::format(",\"entry_count\":{},\"unused_bytes\":{},\"checked_against_log\":{}", entries,
-                      unused_bytes, log_check.active()),
+  out.end(Value::object()
+              .set("entry_count", entries)
+              .set("unused_bytes", unused_bytes)
+              .set("checked_against_log", log_check.active()),
           error);
   return error;
 }

@@ -7,8 +7,6 @@
 #include <cstdlib>
 
 #include "cli/app.h"
-#include "cli/output_value.h"
-#include "cli/record_format.h"
 
 namespace kfk::cli {
 
@@ -115,18 +113,6 @@ std::string format_table(const std::vector<std::string>& header,
   emit(header, true);
   for (const auto& row : rows) emit(row, false);
   return out;
-}
-
-std::optional<std::string> json_utf8(std::span<const uint8_t> bytes) {
-  if (!valid_utf8(bytes)) return std::nullopt;
-  return json_quote(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
-}
-
-std::string json_bytes_field(std::string_view name,
-                             const std::optional<std::vector<uint8_t>>& bytes) {
-  if (!bytes) return fmt::format("\"{}\":null", name);
-  if (auto text = json_utf8(*bytes)) return fmt::format("\"{}\":{}", name, *text);
-  return fmt::format("\"{}_base64\":\"{}\"", name, to_base64(*bytes));
 }
 
 }  // namespace kfk::cli

@@ -1,11 +1,9 @@
 // Output helpers of the client commands: which format a command prints in (--output, the
-// terminal), colors, aligned text tables and JSON values. Structured output (JSON, YAML) is in
+// terminal), colors and aligned text tables. Structured output (JSON, YAML) is in
 // output_value.h; the text forms of records in record_format.h.
 #pragma once
 
 #include <cstdint>
-#include <optional>
-#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,13 +36,5 @@ std::string human_bytes(int64_t bytes);
 // characters, not bytes, and ignore color escapes; the header is bold when colors are on.
 std::string format_table(const std::vector<std::string>& header,
                          const std::vector<std::vector<std::string>>& rows);
-
-// Bytes as a JSON string when they are valid UTF-8 (json_quote), else nullopt.
-std::optional<std::string> json_utf8(std::span<const uint8_t> bytes);
-
-// `"name":value` for a nullable byte field: a JSON string for UTF-8, `null` for null, and
-// `"name_base64":"..."` for anything else.
-std::string json_bytes_field(std::string_view name,
-                             const std::optional<std::vector<uint8_t>>& bytes);
 
 }  // namespace kfk::cli
