@@ -494,14 +494,14 @@ def test_acks_zero_failure_closes_the_connection(broker):
     try:
         body = i16(0) + i32(30000) + array(
             ["fire-ok"], lambda t: string(t) + array([0], lambda p: i32(p) + nbytes(
-                record_batch([b"fine"]))))
+                record_batch([(None, b"fine")]))))
         w.sock.sendall(i32(len(body) + 19) + i16(0) + i16(2) + i32(1) + string("kfk-tests") + body)
         # Still open: a request after it is answered.
         r = w.list_offsets("fire-ok", 0, -1)
         assert r["error"] == 0 and r["offset"] == 1
         body = i16(0) + i32(30000) + array(
             ["no-such-topic-here"], lambda t: string(t) + array([0], lambda p: i32(p) + nbytes(
-                record_batch([b"lost"]))))
+                record_batch([(None, b"lost")]))))
         w.sock.sendall(i32(len(body) + 19) + i16(0) + i16(2) + i32(2) + string("kfk-tests") + body)
         assert w.sock.recv(1) == b""  # closed by the broker, with nothing sent
     finally:
