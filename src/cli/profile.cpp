@@ -108,19 +108,27 @@ std::string load_profiles(const std::string& path, ProfileStore& out) {
   return {};
 }
 
+// A TOML basic string: JSON's escapes, and DEL, which TOML (unlike JSON) refuses raw.
+static std::string toml_quote(std::string_view text) {
+  std::string out = json_quote(text);
+  for (size_t pos = 0; (pos = out.find('\x7f', pos)) != std::string::npos; pos += 6)
+    out.replace(pos, 1, "\\u007f");
+  return out;
+}
+
 std::string save_profiles(const std::string& path, const ProfileStore& store) {
   std::string text =
       "# kfk connection profiles: see 'kfk profile --help'. Written by kfk profile; comments\n"
       "# are not kept.\n";
-  if (!store.current.empty()) text += fmt::format("current = {}\n", json_quote(store.current));
+  if (!store.current.empty()) text += fmt::format("current = {}\n", toml_quote(store.current));
   for (const auto& [name, p] : store.profiles) {
     text += fmt::format("\n[profiles.{}]\n", name);
-    if (!p.brokers.empty()) text += fmt::format("brokers = {}\n", json_quote(p.brokers));
-    if (!p.client_id.empty()) text += fmt::format("client_id = {}\n", json_quote(p.client_id));
+    if (!p.brokers.empty()) text += fmt::format("brokers = {}\n", toml_quote(p.brokers));
+    if (!p.client_id.empty()) text += fmt::format("client_id = {}\n", toml_quote(p.client_id));
     if (!p.properties.empty()) {
       text += fmt::format("\n[profiles.{}.properties]\n", name);
       for (const auto& [key, value] : p.properties) {
-        text += fmt::format("{} = {}\n", json_quote(key), json_quote(value));
+        text += fmt::format("{} = {}\n", toml_quote(key), toml_quote(value));
       }
     }
   }

@@ -112,6 +112,18 @@ def test_strings_are_escaped_in_the_file_json_and_yaml(env, tmp_path):
                         '  properties:\n    client.id: "a\\"b"\n')
 
 
+def test_a_delete_character_is_escaped_in_the_file(env, tmp_path):
+    """TOML refuses a raw DEL (0x7f) in a string: the file writes it as \\u007f, so the profile
+    still reads back (and every later profile command still works)."""
+    client_id = "a\x7fb"
+    ok(run(env, "profile", "create", "p1", "-b", "h:1", "--client-id", client_id, "--use"))
+    text = (tmp_path / "xdg" / "kfk" / "config.toml").read_text()
+    assert 'client_id = "a\\u007fb"\n' in text
+    assert json.loads(ok(run(env, "--output", "json", "profile", "show", "p1")).stdout)[
+        "client_id"] == client_id
+    ok(run(env, "profile", "create", "p2", "-b", "h:2"))
+
+
 def test_home_config_without_xdg(env, tmp_path):
     del env["XDG_CONFIG_HOME"]
     ok(run(env, "profile", "create", "p", "-b", "h:1"))
