@@ -2,8 +2,13 @@
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
+#include <condition_variable>
 #include <fstream>
+#include <future>
+#include <mutex>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "core/config/broker_config.h"
 #include "server/cluster/controller.h"
@@ -221,4 +226,59 @@ TEST_CASE("metadata log: a damaged batch before valid ones stops the replay, nam
   const std::string detail = c.error().detail;
   CHECK_MESSAGE(detail.find(segment.string()) != std::string::npos, detail);
   CHECK_MESSAGE(detail.find(fmt::format("bytes {}..", second)) != std::string::npos, detail);
+}
+
+TEST_CASE("controller: an image is published outside the controller's lock") {
+  // Publishing creates logs on disk. While one publication is under way, other requests are
+  // still validated, and each request returns only once an image covering it is published.
+  TempDir tmp;
+  auto log = MetadataLog::open(tmp.path());
+  REQUIRE(log);
+  std::mutex mu;
+  std::condition_variable cv;
+  bool hold = false, held = false;
+  std::vector<int64_t> published;
+  MetadataImage base;
+  base.cluster_id = "test";
+  base.brokers.push_back(BrokerEndpoint{1, "PLAINTEXT", "127.0.0.1", 9092, std::nullopt});
+  const auto config = kfk::config::default_broker_config();
+  auto opened = Controller::open(config, std::move(log).value(), base,
+                                 [&](std::shared_ptr<const MetadataImage> image) {
+                                   std::unique_lock lock(mu);
+                                   published.push_back(image->offset);
+                                   if (hold) {
+                                     held = true;
+                                     cv.notify_all();
+                                     cv.wait(lock, [&] { return !hold; });
+                                   }
+                                   return PublishOutcome{};
+                                 });
+  REQUIRE(opened);
+  auto controller = std::move(opened).value();
+  {
+    std::lock_guard lock(mu);
+    hold = true;
+  }
+  std::thread creator(
+      [&] { CHECK(controller->create_topic(topic("slow", 1), false).result.ok()); });
+  {
+    std::unique_lock lock(mu);
+    REQUIRE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return held; }));
+  }
+  // The publication is blocked: validation still answers, at once.
+  auto validated = std::async(std::launch::async, [&] {
+    return controller->create_topic(topic("other", 2), true).result.ok();
+  });
+  CHECK(validated.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+  {
+    std::lock_guard lock(mu);
+    hold = false;
+  }
+  cv.notify_all();
+  CHECK(validated.get());
+  creator.join();
+  // Published in order, each image once.
+  std::lock_guard lock(mu);
+  REQUIRE(published.size() == 2);
+  CHECK(published[0] < published[1]);
 }

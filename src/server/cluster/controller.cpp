@@ -162,7 +162,8 @@ storage::Result<std::unique_ptr<Controller>> Controller::open(const config::Brok
   c->bytes_appended_seen_ = c->log_->bytes_appended();
   c->last_snapshot_time_ = std::chrono::steady_clock::now();
   c->image_ = image;
-  c->publish_(image);
+  c->last_publish_ = c->publish_(image);
+  c->published_offset_ = image->offset;
   Controller* self = c.get();
   c->snapshot_thread_ = std::thread([self] { self->snapshot_writer_loop(); });
   return c;
@@ -188,9 +189,24 @@ ControllerResult Controller::commit(std::vector<MetadataRecord> records) {
       spdlog::error("metadata record not applied: {}", problem);
   next->offset = *offset;
   image_ = next;
-  last_publish_ = publish_(image_);
   maybe_snapshot();
   return {};
+}
+
+PublishOutcome Controller::publish_committed() {
+  std::lock_guard publishing(publish_mu_);
+  std::shared_ptr<const MetadataImage> image;
+  {
+    std::lock_guard lock(mu_);
+    image = image_;
+  }
+  // Whoever publishes first publishes the newest image, which covers every commit before it;
+  // a caller whose commit is covered already gets that publication's outcome.
+  if (image->offset > published_offset_) {
+    last_publish_ = publish_(image);
+    published_offset_ = image->offset;
+  }
+  return last_publish_;
 }
 
 void Controller::maybe_snapshot() {
@@ -312,7 +328,39 @@ ControllerResult Controller::check_topic_name(const std::string& name,
 }
 
 CreatedTopic Controller::create_topic(const NewTopic& req, bool validate_only) {
-  std::lock_guard lock(mu_);
+  CreatedTopic out;
+  {
+    std::lock_guard lock(mu_);
+    out = validate_and_commit_topic(req, validate_only);
+  }
+  if (validate_only || !out.result.ok()) return out;
+  const PublishOutcome published = publish_committed();
+  if (auto it = published.failed_topics.find(req.name); it != published.failed_topics.end()) {
+    // The broker cannot serve the topic without its logs: take the topic back, so that it
+    // neither lingers without logs nor blocks a retry with TOPIC_ALREADY_EXISTS.
+    const std::string why = it->second;
+    protocol::MetadataRemoveTopicRecord r;
+    r.topic_id = out.topic_id;
+    ControllerResult undo;
+    {
+      std::lock_guard lock(mu_);
+      undo = commit({MetadataRecord(r)});
+    }
+    if (!undo.ok())
+      spdlog::error("topic {} has no logs and could not be removed again: {}", req.name,
+                    undo.message);
+    publish_committed();
+    spdlog::error("could not create topic {}: {}", req.name, why);
+    out.result = fail(ErrorCode::kafka_storage_error,
+                      fmt::format("The logs of topic {} could not be created: {}", req.name, why));
+    return out;
+  }
+  spdlog::info("created topic {} ({} partitions, id {})", req.name, out.num_partitions,
+               out.topic_id.to_string());
+  return out;
+}
+
+CreatedTopic Controller::validate_and_commit_topic(const NewTopic& req, bool validate_only) {
   const MetadataImage& image = *image_;
   CreatedTopic out;
   if (out.result = check_topic_name(req.name, image); !out.result.ok()) return out;
@@ -429,29 +477,22 @@ CreatedTopic Controller::create_topic(const NewTopic& req, bool validate_only) {
     records.emplace_back(pr);
   }
   out.result = commit(std::move(records));
-  if (auto it = last_publish_.failed_topics.find(req.name);
-      out.result.ok() && it != last_publish_.failed_topics.end()) {
-    // The broker cannot serve the topic without its logs: take the topic back, so that it
-    // neither lingers without logs nor blocks a retry with TOPIC_ALREADY_EXISTS.
-    const std::string why = it->second;
-    protocol::MetadataRemoveTopicRecord r;
-    r.topic_id = out.topic_id;
-    if (auto undo = commit({MetadataRecord(r)}); !undo.ok())
-      spdlog::error("topic {} has no logs and could not be removed again: {}", req.name,
-                    undo.message);
-    spdlog::error("could not create topic {}: {}", req.name, why);
-    out.result = fail(ErrorCode::kafka_storage_error,
-                      fmt::format("The logs of topic {} could not be created: {}", req.name, why));
-    return out;
-  }
-  if (out.result.ok())
-    spdlog::info("created topic {} ({} partitions, id {})", req.name, out.num_partitions,
-                 out.topic_id.to_string());
   return out;
 }
 
 ControllerResult Controller::delete_topic(const std::string& name) {
-  std::lock_guard lock(mu_);
+  ControllerResult result;
+  {
+    std::lock_guard lock(mu_);
+    result = commit_topic_removal(name);
+  }
+  if (!result.ok()) return result;
+  publish_committed();
+  spdlog::info("deleted topic {}", name);
+  return result;
+}
+
+ControllerResult Controller::commit_topic_removal(const std::string& name) {
   if (!config_.delete_topic_enable)
     return fail(ErrorCode::topic_deletion_disabled,
                 "Topic deletion is disabled on this broker (delete.topic.enable=false).");
@@ -461,15 +502,34 @@ ControllerResult Controller::delete_topic(const std::string& name) {
                 fmt::format("This server does not host this topic: {}", name));
   protocol::MetadataRemoveTopicRecord r;
   r.topic_id = topic->id;
-  auto result = commit({MetadataRecord(r)});
-  if (result.ok()) spdlog::info("deleted topic {}", name);
-  return result;
+  return commit({MetadataRecord(r)});
 }
 
 ControllerResult Controller::create_partitions(
     const std::string& name, int32_t total,
     const std::optional<std::vector<std::vector<int32_t>>>& assignments, bool validate_only) {
-  std::lock_guard lock(mu_);
+  ControllerResult result;
+  {
+    std::lock_guard lock(mu_);
+    result = validate_and_commit_partitions(name, total, assignments, validate_only);
+  }
+  if (validate_only || !result.ok()) return result;
+  const PublishOutcome published = publish_committed();
+  if (auto it = published.failed_topics.find(name); it != published.failed_topics.end()) {
+    // Partitions cannot be taken back; the broker keeps serving the topic as it was, and the
+    // next metadata change creates the missing logs again.
+    return fail(ErrorCode::kafka_storage_error,
+                fmt::format("The logs of the new partitions of {} could not be created: {}; the "
+                            "topic is served with its old partitions until they can be",
+                            name, it->second));
+  }
+  spdlog::info("topic {} now has {} partitions", name, total);
+  return result;
+}
+
+ControllerResult Controller::validate_and_commit_partitions(
+    const std::string& name, int32_t total,
+    const std::optional<std::vector<std::vector<int32_t>>>& assignments, bool validate_only) {
   const TopicState* topic = image_->find_topic(name);
   if (topic == nullptr)
     return fail(ErrorCode::unknown_topic_or_partition,
@@ -526,24 +586,25 @@ ControllerResult Controller::create_partitions(
     pr.partition_epoch = 0;
     records.emplace_back(pr);
   }
-  auto result = commit(std::move(records));
-  if (auto it = last_publish_.failed_topics.find(name);
-      result.ok() && it != last_publish_.failed_topics.end()) {
-    // Partitions cannot be taken back; the broker keeps serving the topic as it was, and the
-    // next metadata change creates the missing logs again.
-    return fail(ErrorCode::kafka_storage_error,
-                fmt::format("The logs of the new partitions of {} could not be created: {}; the "
-                            "topic is served with its old partitions until they can be",
-                            name, it->second));
-  }
-  if (result.ok()) spdlog::info("topic {} now has {} partitions", name, total);
-  return result;
+  return commit(std::move(records));
 }
 
 ControllerResult Controller::alter_configs(ConfigResourceType type, const std::string& resource,
                                            std::span<const ConfigChange> changes, bool replace,
                                            bool validate_only) {
-  std::lock_guard lock(mu_);
+  ControllerResult result;
+  {
+    std::lock_guard lock(mu_);
+    result = validate_and_commit_configs(type, resource, changes, replace, validate_only);
+  }
+  if (!validate_only && result.ok()) publish_committed();
+  return result;
+}
+
+ControllerResult Controller::validate_and_commit_configs(ConfigResourceType type,
+                                                         const std::string& resource,
+                                                         std::span<const ConfigChange> changes,
+                                                         bool replace, bool validate_only) {
   const MetadataImage& image = *image_;
   std::map<std::string, std::string> current;
   const config::ConfigDef* def = nullptr;
@@ -649,7 +710,7 @@ ControllerResult Controller::alter_configs(ConfigResourceType type, const std::s
 }
 
 std::optional<int64_t> Controller::next_producer_id(std::string& error) {
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   if (producer_ids_next_ >= producer_ids_end_) {
     const int64_t start = image_->next_producer_id;
     protocol::MetadataProducerIdsRecord r;
@@ -662,6 +723,10 @@ std::optional<int64_t> Controller::next_producer_id(std::string& error) {
     }
     producer_ids_next_ = start;
     producer_ids_end_ = start + kProducerIdBlockSize;
+    const int64_t id = producer_ids_next_++;
+    lock.unlock();
+    publish_committed();
+    return id;
   }
   return producer_ids_next_++;
 }

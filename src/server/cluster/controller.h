@@ -115,8 +115,24 @@ class Controller {
 
  private:
   Controller(const config::BrokerConfig& config, std::unique_ptr<MetadataLog> log, Publish publish);
-  // Appends, applies and publishes; the caller holds mu_.
+  // Appends and applies to the controller's image; the caller holds mu_. The image is
+  // published afterwards, without mu_ (publish_committed).
   ControllerResult commit(std::vector<MetadataRecord> records);
+  // Publishes the newest committed image unless it already was, and returns the outcome of
+  // the publication that covers it. Publishing creates and deletes logs on disk, so it runs
+  // outside mu_: other requests are validated and committed meanwhile. The caller does not
+  // hold mu_.
+  PublishOutcome publish_committed();
+  // The request methods' validation and commit, under mu_.
+  CreatedTopic validate_and_commit_topic(const NewTopic& topic, bool validate_only);
+  ControllerResult commit_topic_removal(const std::string& name);
+  ControllerResult validate_and_commit_partitions(
+      const std::string& topic, int32_t total,
+      const std::optional<std::vector<std::vector<int32_t>>>& assignments, bool validate_only);
+  ControllerResult validate_and_commit_configs(ConfigResourceType type,
+                                               const std::string& resource_name,
+                                               std::span<const ConfigChange> changes, bool replace,
+                                               bool validate_only);
   ControllerResult check_topic_name(const std::string& name, const MetadataImage& image) const;
   // After a commit (mu_ held): hands the image to the snapshot writer when one is due.
   void maybe_snapshot();
@@ -128,7 +144,11 @@ class Controller {
   std::unique_ptr<MetadataLog> log_;
   Publish publish_;
   mutable std::mutex mu_;
-  PublishOutcome last_publish_;  // of the last commit, under mu_
+  // Held while an image is published. Taken before mu_ (publish_committed reads the image
+  // under mu_), never by a holder of mu_.
+  std::mutex publish_mu_;
+  int64_t published_offset_ = -1;  // under publish_mu_
+  PublishOutcome last_publish_;    // of the last publication, under publish_mu_
   std::shared_ptr<const MetadataImage> image_;
   int64_t producer_ids_next_ = 0;  // next id of the reserved block
   int64_t producer_ids_end_ = 0;   // end of the reserved block
