@@ -191,3 +191,14 @@ def test_tls_and_sasl_listeners_are_refused(tmp_path):
         assert out.returncode == 5, out.stderr
         assert "does not serve (only PLAINTEXT)" in out.stderr
         assert "kfk broker ready" not in out.stdout
+
+
+def test_internal_topic_segments_smaller_than_a_topic_allows_are_refused(tmp_path):
+    # The internal topics are created with these as segment.bytes, whose minimum is 1 MiB: a
+    # smaller value is refused at start, not when a client first needs the topic.
+    for setting in ("offsets.topic.segment.bytes=1000",
+                    "transaction.state.log.segment.bytes=1000"):
+        out = subprocess.run(start_args(tmp_path / "logs", "127.0.0.1:0", "--set", setting),
+                             capture_output=True, text=True, timeout=30)
+        assert out.returncode == 2, out.stderr
+        assert setting.split("=")[0] in out.stderr and "1048576" in out.stderr

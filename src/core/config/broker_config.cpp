@@ -343,7 +343,8 @@ void define_groups_and_transactions(ConfigDef& d) {
   d.define("offsets.topic.replication.factor", T::int16, "1", at_least(1), kHigh,
            "Replication factor of __consumer_offsets (kfk default 1, for a single node; "
            "Kafka's is 3).");
-  d.define("offsets.topic.segment.bytes", T::int32, "104857600", at_least(1), kHigh,
+  // At least what segment.bytes allows: the topic is created with it.
+  d.define("offsets.topic.segment.bytes", T::int32, "104857600", at_least(1024 * 1024), kHigh,
            "Segment size of __consumer_offsets, kept small for fast loading.");
   d.define("offsets.retention.minutes", T::int32, "10080", at_least(1), kHigh,
            "How long committed offsets of an empty group are kept.");
@@ -372,8 +373,8 @@ void define_groups_and_transactions(ConfigDef& d) {
            "Replication factor of __transaction_state (kfk default 1; Kafka's is 3).");
   d.define("transaction.state.log.min.isr", T::int32, "1", at_least(1), kHigh,
            "min.insync.replicas of __transaction_state (kfk default 1; Kafka's is 2).");
-  d.define("transaction.state.log.segment.bytes", T::int32, "104857600", at_least(1), kHigh,
-           "Segment size of __transaction_state.");
+  d.define("transaction.state.log.segment.bytes", T::int32, "104857600", at_least(1024 * 1024),
+           kHigh, "Segment size of __transaction_state.");
   d.define("producer.id.expiration.ms", T::int32, "86400000", at_least(1), kLow,
            "How long the state of an idle producer id is kept.")
       .dynamic(kCluster);
