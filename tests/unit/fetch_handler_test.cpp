@@ -1,6 +1,7 @@
 // The data-path handlers through the dispatcher at their flexible versions (the integration
 // tests' clients stop at older ones): Produce v11, Fetch v13+ with topic ids and sessions,
-// ListOffsets v10, InitProducerId v5, DeleteRecords v2 and DescribeLogDirs v4.
+// ListOffsets v10, InitProducerId v5, DeleteRecords v2 and DescribeLogDirs v4; Metadata v12
+// and DeleteTopics v6 by topic id.
 #include <doctest/doctest.h>
 
 #include <asio/co_spawn.hpp>
@@ -12,10 +13,12 @@
 #include "core/config/broker_config.h"
 #include "core/protocol/api_keys.h"
 #include "core/protocol/messages/delete_records.h"
+#include "core/protocol/messages/delete_topics.h"
 #include "core/protocol/messages/describe_log_dirs.h"
 #include "core/protocol/messages/fetch.h"
 #include "core/protocol/messages/init_producer_id.h"
 #include "core/protocol/messages/list_offsets.h"
+#include "core/protocol/messages/metadata.h"
 #include "core/protocol/messages/produce.h"
 #include "core/protocol/messages/request_header.h"
 #include "core/protocol/reader.h"
@@ -281,4 +284,37 @@ TEST_CASE("data path: ListOffsets v10, DeleteRecords v2, DescribeLogDirs v4, Ini
   CHECK(again.producer_id != id.producer_id);
   ip.producer_epoch = -1;
   CHECK(b.call<protocol::InitProducerIdResponse>(ip, 5).error_code == 42);
+}
+
+TEST_CASE("metadata v12 and delete topics v6 find a topic by its id") {
+  DataBroker b;
+  protocol::MetadataRequest meta;
+  meta.topics.emplace();
+  meta.topics->emplace_back().topic_id = b.topic_id;
+  meta.topics->back().name.reset();
+  protocol::Uuid unknown = b.topic_id;
+  unknown.bytes[0] ^= 0xff;
+  meta.topics->emplace_back().topic_id = unknown;
+  meta.topics->back().name.reset();
+  auto resp = b.call<protocol::MetadataResponse>(meta, 12);
+  REQUIRE(resp.topics.size() == 2);
+  CHECK(resp.topics[0].error_code == 0);
+  CHECK(resp.topics[0].name == std::optional<std::string>("events"));
+  CHECK(resp.topics[0].topic_id == b.topic_id);
+  CHECK(resp.topics[0].partitions.size() == 2);
+  CHECK(resp.topics[1].error_code == protocol::to_int(protocol::ErrorCode::unknown_topic_id));
+
+  protocol::DeleteTopicsRequest del;
+  del.timeout_ms = 5000;
+  del.topics.emplace_back().topic_id = unknown;
+  del.topics.emplace_back().topic_id = b.topic_id;
+  auto deleted = b.call<protocol::DeleteTopicsResponse>(del, 6);
+  REQUIRE(deleted.responses.size() == 2);
+  CHECK(deleted.responses[0].error_code == protocol::to_int(protocol::ErrorCode::unknown_topic_id));
+  CHECK(deleted.responses[1].error_code == 0);
+  CHECK(deleted.responses[1].name == std::optional<std::string>("events"));
+  CHECK(b.broker->metadata()->find_topic("events") == nullptr);
+  // The id is gone with the topic.
+  resp = b.call<protocol::MetadataResponse>(meta, 12);
+  CHECK(resp.topics[0].error_code == protocol::to_int(protocol::ErrorCode::unknown_topic_id));
 }

@@ -66,11 +66,7 @@ struct MetadataImage {
     auto it = topics.find(name);
     return it == topics.end() ? nullptr : it->second.get();
   }
-  const TopicState* find_topic(const protocol::Uuid& id) const {
-    for (const auto& [name, topic] : topics)
-      if (topic->id == id) return topic.get();
-    return nullptr;
-  }
+  // By id: PartitionTable::topic, which keeps an index.
 };
 
 }  // namespace kfk::server

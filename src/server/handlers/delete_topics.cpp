@@ -2,6 +2,7 @@
 
 #include "server/broker.h"
 #include "server/cluster/controller.h"
+#include "server/partition/partition.h"
 
 namespace kfk::server {
 
@@ -38,8 +39,8 @@ asio::awaitable<void> DeleteTopicsHandler::handle(RequestContext& ctx, const Req
       continue;
     }
     if (by_id) {
-      const auto image = ctx.broker.metadata();
-      const TopicState* topic = image->find_topic(t.topic_id);
+      const auto table = ctx.broker.partitions();
+      const TopicState* topic = table->topic(t.topic_id);
       if (topic == nullptr) {
         out.error_code = static_cast<int16_t>(ErrorCode::unknown_topic_id);
         out.error_message = "This server does not host a topic with id " + t.topic_id.to_string();

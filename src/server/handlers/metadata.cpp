@@ -3,6 +3,7 @@
 #include "core/protocol/errors.h"
 #include "server/broker.h"
 #include "server/cluster/acl_operations.h"
+#include "server/partition/partition.h"
 
 namespace kfk::server {
 
@@ -39,7 +40,9 @@ void unknown_topic(protocol::MetadataResponse::MetadataResponseTopic& out,
 
 asio::awaitable<void> MetadataHandler::handle(RequestContext& ctx, const Request& req,
                                               Response& resp) {
-  const auto image = ctx.broker.metadata();
+  // The table indexes topics by id; its image answers the rest.
+  const auto table = ctx.broker.partitions();
+  const MetadataImage* image = &table->image();
   resp.throttle_time_ms = 0;
   for (const auto& b : image->brokers) {
     if (b.listener != ctx.connection.listener) continue;
@@ -81,7 +84,7 @@ asio::awaitable<void> MetadataHandler::handle(RequestContext& ctx, const Request
         unknown_topic(out, wanted.name, protocol::Uuid{},
                       code == ErrorCode::none ? ErrorCode::leader_not_available : code);
       }
-    } else if (const TopicState* topic = image->find_topic(wanted.topic_id);
+    } else if (const TopicState* topic = table->topic(wanted.topic_id);
                topic && !wanted.topic_id.is_zero()) {
       describe_topic(*topic, with_ops, out);
     } else {
