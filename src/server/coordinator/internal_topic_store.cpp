@@ -48,10 +48,11 @@ ErrorCode InternalTopicStore::append(int32_t partition, const std::vector<StoreR
                                      int64_t now_ms) {
   if (auto err = ensure_topic(); err != ErrorCode::none)
     return ErrorCode::coordinator_not_available;
+  // A coordinator writes only to the partitions this broker leads.
   const auto table = partitions_.table();
-  const auto replica = table->local(topic_.name, partition);
-  if (!replica) return ErrorCode::not_leader_or_follower;
-  storage::PartitionLog* log = &replica->log();
+  const PartitionLookup leader = table->leader(topic_.name, partition);
+  if (!leader.ok()) return ErrorCode::not_leader_or_follower;
+  storage::PartitionLog* log = &leader.partition->log();
   record::BatchOptions options;
   record::BatchBuilder builder(options);
   for (const auto& r : records) {
@@ -63,9 +64,7 @@ ErrorCode InternalTopicStore::append(int32_t partition, const std::vector<StoreR
   storage::AppendOptions append_options;
   append_options.origin = storage::AppendOrigin::coordinator;
   append_options.now_ms = now_ms;
-  if (const TopicState* t = table->image().find_topic(topic_.name))
-    if (const PartitionState* p = t->find_partition(partition))
-      append_options.leader_epoch = p->leader_epoch;
+  append_options.leader_epoch = leader.state->leader_epoch;
   auto result = log->append(batch, append_options);
   if (!result.ok()) {
     spdlog::warn("{}-{}: append failed: {}", topic_.name, partition, result.error_message);
