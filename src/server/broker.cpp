@@ -285,11 +285,12 @@ std::string Broker::open_storage(MetadataImage base) {
   if (!logs) return fmt::format("cannot open the log dirs: {}", logs.error().message());
   std::lock_guard lock(apply_mutex_);
   logs_ = std::move(logs).value();
-  auto settings = partitions_->resolve_settings(table->image(), false);
-  if (auto failed = reconcile_logs(nullptr, table->image(), settings); !failed.empty())
+  // The table holds the settings of every topic since the replay: none changed.
+  const PartitionManager::SettingsMap unchanged;
+  if (auto failed = reconcile_logs(nullptr, table->image(), unchanged); !failed.empty())
     return fmt::format("cannot create the logs of topic {}: {}", failed.begin()->first,
                        failed.begin()->second);
-  partitions_->publish(table->shared_image(), settings, logs_.get());
+  partitions_->publish(table->shared_image(), unchanged, logs_.get());
   const auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
           .count();
