@@ -380,12 +380,7 @@ std::map<TopicPartition, DeleteRecordsResult> Admin::delete_records(
             protocol::DeleteRecordsRequest request;
             request.timeout_ms = static_cast<int32_t>(client_.options().request_timeout.count());
             for (const auto& [tp, offset] : list) {
-              if (request.topics.empty() || request.topics.back().name != tp.topic) {
-                request.topics.emplace_back().name = tp.topic;
-              }
-              auto& p = request.topics.back().partitions.emplace_back();
-              p.partition_index = tp.partition;
-              p.offset = offset;
+              add_partition_entry(request.topics, tp).offset = offset;
             }
             const auto response =
                 net::call<protocol::DeleteRecordsResponse>(*conn, request, version);

@@ -167,10 +167,7 @@ OffsetDeleteResult GroupAdmin::delete_offsets(const std::string& group,
     std::vector<TopicPartition> sorted = partitions;
     std::sort(sorted.begin(), sorted.end());
     for (const auto& tp : sorted) {
-      if (request.topics.empty() || request.topics.back().name != tp.topic) {
-        request.topics.emplace_back().name = tp.topic;
-      }
-      request.topics.back().partitions.emplace_back().partition_index = tp.partition;
+      add_partition_entry(request.topics, tp);
     }
     const auto response = net::call<protocol::OffsetDeleteResponse>(conn, request, version);
     result.errors.clear();

@@ -96,11 +96,7 @@ OffsetCommitResult commit_offsets(net::Connection& conn, const std::string& grou
   request.member_id = who.member_id;
   request.group_instance_id = who.group_instance_id;
   for (const auto& [tp, offset] : offsets) {
-    if (request.topics.empty() || request.topics.back().name != tp.topic) {
-      request.topics.emplace_back().name = tp.topic;
-    }
-    auto& p = request.topics.back().partitions.emplace_back();
-    p.partition_index = tp.partition;
+    auto& p = add_partition_entry(request.topics, tp);
     p.committed_offset = offset;
     p.committed_metadata = std::string();
   }

@@ -29,4 +29,15 @@ auto find_partition_result(const TopicResults& topics, const TopicPartition& tp)
   return found;
 }
 
+// Appends `tp` to a request listing topics (`name`) and their partitions (`partition_index`):
+// under the last topic entry when it is tp's topic, so a caller adding a topic's partitions
+// together sends each topic once. Returns the partition entry, for the rest of its fields.
+template <class TopicEntries>
+auto& add_partition_entry(TopicEntries& topics, const TopicPartition& tp) {
+  if (topics.empty() || topics.back().name != tp.topic) topics.emplace_back().name = tp.topic;
+  auto& p = topics.back().partitions.emplace_back();
+  p.partition_index = tp.partition;
+  return p;
+}
+
 }  // namespace kfk::client
