@@ -30,22 +30,30 @@ std::shared_ptr<TopicState> make_topic(const std::string& name, int partitions, 
   return t;
 }
 
-std::unique_ptr<kfk::storage::LogManager> open_logs(const std::filesystem::path& dir) {
-  kfk::storage::LogManagerOptions o;
-  o.log_dirs = {dir};
-  auto m = kfk::storage::LogManager::open(o);
-  REQUIRE_MESSAGE(m, m.error().message());
-  return std::move(m).value();
-}
+// A log dir and a partition manager for broker 1.
+struct Fixture {
+  kfk::storage::testing::TempDir tmp;
+  std::unique_ptr<kfk::storage::LogManager> logs;
+  kfk::config::BrokerConfig config = kfk::config::default_broker_config();
+  std::unique_ptr<PartitionManager> manager;
+
+  Fixture() {
+    kfk::storage::LogManagerOptions o;
+    o.log_dirs = {tmp.path()};
+    auto m = kfk::storage::LogManager::open(o);
+    REQUIRE_MESSAGE(m, m.error().message());
+    logs = std::move(m).value();
+    config.node_id = 1;
+    manager = std::make_unique<PartitionManager>(config);
+  }
+};
 
 }  // namespace
 
 TEST_CASE("partition table: one lookup answers Kafka's error for each partition") {
-  kfk::storage::testing::TempDir tmp;
-  auto logs = open_logs(tmp.path());
-  kfk::config::BrokerConfig config = kfk::config::default_broker_config();
-  config.node_id = 1;
-  PartitionManager manager(config);
+  Fixture f;
+  auto& logs = f.logs;
+  PartitionManager& manager = *f.manager;
 
   auto image = std::make_shared<MetadataImage>();
   auto orders = make_topic("orders", 2, 1);
@@ -94,11 +102,10 @@ TEST_CASE("partition table: one lookup answers Kafka's error for each partition"
 }
 
 TEST_CASE("partition table: replicas and settings carry over while unchanged") {
-  kfk::storage::testing::TempDir tmp;
-  auto logs = open_logs(tmp.path());
-  kfk::config::BrokerConfig config = kfk::config::default_broker_config();
-  config.node_id = 1;
-  PartitionManager manager(config);
+  Fixture f;
+  auto& logs = f.logs;
+  auto& config = f.config;
+  PartitionManager& manager = *f.manager;
 
   auto orders = make_topic("orders", 1, 1);
   auto first = std::make_shared<MetadataImage>();
