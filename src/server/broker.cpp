@@ -13,8 +13,11 @@
 
 #include "core/config/topic_config.h"
 #include "server/cluster/controller.h"
+#include "server/cluster/controller_client.h"
 #include "server/cluster/image_apply.h"
 #include "server/cluster/meta_properties.h"
+#include "server/cluster/metadata_loader.h"
+#include "server/cluster/metadata_quorum.h"
 #include "server/coordinator/internal_topic_store.h"
 #include "server/delayed/delayed_operations.h"
 #include "server/fetch/fetch_manager.h"
@@ -231,7 +234,7 @@ std::string Broker::open_group_coordinator() {
       "partition was there resumes from its commit before, or from its consumers' "
       "auto.offset.reset when there is none";
   offsets_store_ = std::make_unique<InternalTopicStore>(std::move(offsets), *partitions_,
-                                                        *controller_, *delayed_);
+                                                        *controller_client_, *delayed_);
   group::CoordinatorConfig c;
   c.min_session_timeout_ms = config_.group_min_session_timeout_ms;
   c.max_session_timeout_ms = config_.group_max_session_timeout_ms;
@@ -257,17 +260,21 @@ std::string Broker::open_storage(MetadataImage base) {
       MetadataLog::open(config_.metadata_log_dir, config_.metadata_log_segment_bytes);
   if (!metadata_log)
     return fmt::format("cannot open the metadata log: {}", metadata_log.error().message());
-  auto controller = Controller::open(
-      config_, std::move(metadata_log).value(), std::move(base),
-      [this](std::shared_ptr<const MetadataImage> next) { return apply_image(std::move(next)); });
-  if (!controller) {
+  quorum_ = std::make_unique<MetadataQuorum>(std::move(metadata_log).value());
+  auto loader = MetadataLoader::open(
+      config_, *quorum_, std::move(base),
+      [this](std::shared_ptr<const MetadataImage> next) { return apply_image(std::move(next)); },
+      *delayed_);
+  if (!loader) {
     // Damage is the one failure a retry cannot fix: it gets its own exit code.
-    start_found_damage_ = controller.error().kind == storage::StorageErrorKind::corrupt_batch;
+    start_found_damage_ = loader.error().kind == storage::StorageErrorKind::corrupt_batch;
     if (start_found_damage_)
-      return fmt::format("the metadata log is damaged: {}", controller.error().detail);
-    return fmt::format("cannot replay the metadata log: {}", controller.error().message());
+      return fmt::format("the metadata log is damaged: {}", loader.error().detail);
+    return fmt::format("cannot replay the metadata log: {}", loader.error().message());
   }
-  controller_ = std::move(controller).value();
+  loader_ = std::move(loader).value();
+  controller_ = std::make_unique<Controller>(config_, *quorum_, loader_->image());
+  controller_client_ = std::make_unique<ControllerClient>(*controller_, *loader_);
 
   // The image is known now, so every partition found on disk opens with its topic's settings.
   const auto table = partitions_->table();
@@ -502,11 +509,15 @@ void Broker::stop() {
   }
   maintenance_wake_.notify_all();
   if (maintenance_.joinable()) maintenance_.join();
+  // The controller finishes the operations submitted, and the loader publishes them, before
+  // the logs they create or delete shut down.
+  controller_->stop();
+  loader_->stop();
   // A cleaning in progress is abandoned; its output is removed and the old segments stay.
   if (cleaner_) cleaner_->stop();
   // Flush every log, write the checkpoints and the clean-shutdown markers.
   if (auto err = logs_->shutdown(); !err.ok()) spdlog::error("log shutdown: {}", err.message());
-  if (auto err = controller_->close(); !err.ok())
+  if (auto err = quorum_->close(); !err.ok())
     spdlog::error("metadata log close: {}", err.message());
   listeners_.clear();
   dispatcher_.reset();
@@ -530,7 +541,7 @@ asio::awaitable<protocol::ErrorCode> Broker::auto_create_topic(const std::string
   if (!topic_name_problem(name).empty()) co_return protocol::ErrorCode::invalid_topic_exception;
   NewTopic topic;
   topic.name = name;
-  auto created = controller_->create_topic(topic, false);
+  auto created = co_await controller_client_->create_topic(topic, false);
   if (created.result.error == protocol::ErrorCode::topic_already_exists)
     co_return protocol::ErrorCode::none;
   co_return created.result.error;

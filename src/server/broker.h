@@ -37,6 +37,9 @@ class PartitionManager;
 class PartitionTable;
 struct TopicSettings;
 class Controller;
+class ControllerClient;
+class MetadataLoader;
+class MetadataQuorum;
 class DelayedOperations;
 class FetchManager;
 class InternalTopicStore;
@@ -77,7 +80,8 @@ class Broker {
   storage::LogManager& logs() { return *logs_; }
   // nullptr when log.cleaner.enable is off.
   storage::LogCleanerManager* log_cleaner() { return cleaner_.get(); }
-  Controller& controller() { return *controller_; }
+  // How requests reach the controller and wait for their changes to be served.
+  ControllerClient& controller() { return *controller_client_; }
   FetchManager& fetch_manager() { return *fetch_; }
   // Requests waiting on partitions (long-poll fetches).
   DelayedOperations& delayed_operations() { return *delayed_; }
@@ -126,7 +130,6 @@ class Broker {
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::unique_ptr<storage::LogManager> logs_;
   std::unique_ptr<storage::LogCleanerManager> cleaner_;
-  std::unique_ptr<Controller> controller_;
   std::unique_ptr<FetchManager> fetch_;
   std::unique_ptr<DelayedOperations> delayed_;
   std::unique_ptr<InternalTopicStore> offsets_store_;
@@ -134,6 +137,11 @@ class Broker {
   // Serves images one at a time: log reconciliation, then the table's publication.
   std::mutex apply_mutex_;
   std::unique_ptr<PartitionManager> partitions_;
+  // Declared after what the loader publishes to, so that they outlive it.
+  std::unique_ptr<MetadataQuorum> quorum_;
+  std::unique_ptr<MetadataLoader> loader_;
+  std::unique_ptr<Controller> controller_;
+  std::unique_ptr<ControllerClient> controller_client_;
   std::thread maintenance_;
   std::mutex maintenance_mutex_;
   std::condition_variable maintenance_wake_;

@@ -24,6 +24,8 @@ namespace {
 
 struct LiveBroker {
   TempDir tmp;
+  // Where requests run; it outlives the broker, whose controller thread hands results to it.
+  asio::io_context io;
   std::unique_ptr<server::Broker> broker;
   std::unique_ptr<server::BrokerDispatcher> dispatcher;
 
@@ -43,12 +45,12 @@ struct LiveBroker {
 
   server::RequestOutcome call(std::span<const uint8_t> frame) {
     server::ConnectionInfo conn{1, "127.0.0.1:1", "PLAINTEXT"};
-    asio::io_context io;
     std::optional<server::RequestOutcome> outcome;
     asio::co_spawn(
         io,
         [&]() -> asio::awaitable<void> { outcome = co_await dispatcher->dispatch(conn, frame); },
         asio::detached);
+    io.restart();
     io.run();
     REQUIRE(outcome.has_value());
     return *outcome;

@@ -11,12 +11,13 @@
 #include <vector>
 
 #include "core/config/broker_config.h"
-#include "server/cluster/controller.h"
+#include "metadata_test_support.h"
 #include "server/cluster/metadata_log.h"
 #include "storage_test_support.h"
 
 using namespace kfk::server;
 using kfk::protocol::ErrorCode;
+using kfk::server::testing::MetadataNode;
 using kfk::storage::testing::TempDir;
 namespace fs = std::filesystem;
 
@@ -26,21 +27,19 @@ struct Harness {
   kfk::config::BrokerConfig config = kfk::config::default_broker_config();
   std::shared_ptr<const MetadataImage> published;
   int publications = 0;
-  std::unique_ptr<Controller> controller;
+  std::unique_ptr<MetadataNode> controller;
 
   void open(const fs::path& dir) {
     controller.reset();
-    auto log = MetadataLog::open(dir);
-    REQUIRE_MESSAGE(log, log.error().message());
     MetadataImage base;
     base.cluster_id = "test";
     base.brokers.push_back(BrokerEndpoint{1, "PLAINTEXT", "127.0.0.1", 9092, std::nullopt});
-    auto c = Controller::open(config, std::move(log).value(), base,
-                              [this](std::shared_ptr<const MetadataImage> image) {
-                                published = std::move(image);
-                                ++publications;
-                                return PublishOutcome{};
-                              });
+    auto c =
+        MetadataNode::open(config, dir, base, [this](std::shared_ptr<const MetadataImage> image) {
+          published = std::move(image);
+          ++publications;
+          return PublishOutcome{};
+        });
     REQUIRE_MESSAGE(c, c.error().message());
     controller = std::move(c).value();
   }
@@ -217,10 +216,9 @@ TEST_CASE("metadata log: a damaged batch before valid ones stops the replay, nam
   file.write("damage", 6);
   file.close();
 
-  auto log = MetadataLog::open(tmp.path());
-  REQUIRE(log);
-  auto c = Controller::open(h.config, std::move(log).value(), MetadataImage{},
-                            [](std::shared_ptr<const MetadataImage>) { return PublishOutcome{}; });
+  auto c =
+      MetadataNode::open(h.config, tmp.path(), MetadataImage{},
+                         [](std::shared_ptr<const MetadataImage>) { return PublishOutcome{}; });
   REQUIRE_FALSE(c);
   CHECK(c.error().kind == kfk::storage::StorageErrorKind::corrupt_batch);
   const std::string detail = c.error().detail;
@@ -228,12 +226,10 @@ TEST_CASE("metadata log: a damaged batch before valid ones stops the replay, nam
   CHECK_MESSAGE(detail.find(fmt::format("bytes {}..", second)) != std::string::npos, detail);
 }
 
-TEST_CASE("controller: an image is published outside the controller's lock") {
+TEST_CASE("controller: an image is published on the loader's thread, not the controller's") {
   // Publishing creates logs on disk. While one publication is under way, other requests are
   // still validated, and each request returns only once an image covering it is published.
   TempDir tmp;
-  auto log = MetadataLog::open(tmp.path());
-  REQUIRE(log);
   std::mutex mu;
   std::condition_variable cv;
   bool hold = false, held = false;
@@ -242,17 +238,17 @@ TEST_CASE("controller: an image is published outside the controller's lock") {
   base.cluster_id = "test";
   base.brokers.push_back(BrokerEndpoint{1, "PLAINTEXT", "127.0.0.1", 9092, std::nullopt});
   const auto config = kfk::config::default_broker_config();
-  auto opened = Controller::open(config, std::move(log).value(), base,
-                                 [&](std::shared_ptr<const MetadataImage> image) {
-                                   std::unique_lock lock(mu);
-                                   published.push_back(image->offset);
-                                   if (hold) {
-                                     held = true;
-                                     cv.notify_all();
-                                     cv.wait(lock, [&] { return !hold; });
-                                   }
-                                   return PublishOutcome{};
-                                 });
+  auto opened =
+      MetadataNode::open(config, tmp.path(), base, [&](std::shared_ptr<const MetadataImage> image) {
+        std::unique_lock lock(mu);
+        published.push_back(image->offset);
+        if (hold) {
+          held = true;
+          cv.notify_all();
+          cv.wait(lock, [&] { return !hold; });
+        }
+        return PublishOutcome{};
+      });
   REQUIRE(opened);
   auto controller = std::move(opened).value();
   {

@@ -24,8 +24,8 @@
 #include "core/protocol/reader.h"
 #include "core/protocol/writer.h"
 #include "core/record/record_batch.h"
+#include "metadata_test_support.h"
 #include "server/broker.h"
-#include "server/cluster/controller.h"
 #include "server/handlers/handlers.h"
 #include "storage_test_support.h"
 
@@ -36,6 +36,7 @@ namespace {
 
 struct DataBroker {
   TempDir tmp;
+  asio::io_context io;  // outlives the broker, whose controller hands results to it
   std::unique_ptr<server::Broker> broker;
   std::unique_ptr<server::BrokerDispatcher> dispatcher;
   protocol::Uuid topic_id;
@@ -51,7 +52,7 @@ struct DataBroker {
     server::NewTopic t;
     t.name = "events";
     t.num_partitions = 2;
-    auto created = broker->controller().create_topic(t, false);
+    auto created = server::testing::run_awaitable(io, broker->controller().create_topic(t, false));
     REQUIRE(created.result.ok());
     topic_id = created.topic_id;
   }
@@ -73,12 +74,12 @@ struct DataBroker {
     req.encode(w, version);
     const auto frame = w.take();
     server::ConnectionInfo conn{1, "127.0.0.1:1", "PLAINTEXT"};
-    asio::io_context io;
     std::optional<server::RequestOutcome> outcome;
     asio::co_spawn(
         io,
         [&]() -> asio::awaitable<void> { outcome = co_await dispatcher->dispatch(conn, frame); },
         asio::detached);
+    io.restart();
     io.run();
     REQUIRE(outcome);
     REQUIRE(outcome->respond);

@@ -11,11 +11,12 @@
 #include <thread>
 
 #include "core/config/broker_config.h"
-#include "server/cluster/controller.h"
+#include "metadata_test_support.h"
 #include "server/cluster/metadata_log.h"
 #include "storage_test_support.h"
 
 using namespace kfk::server;
+using kfk::server::testing::MetadataNode;
 using kfk::storage::testing::TempDir;
 namespace fs = std::filesystem;
 
@@ -25,7 +26,7 @@ constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
 
 struct Node {
   kfk::config::BrokerConfig config = kfk::config::default_broker_config();
-  std::unique_ptr<Controller> controller;
+  std::unique_ptr<MetadataNode> controller;
   int32_t segment_bytes = kDefaultMetadataSegmentBytes;
 
   Node() {
@@ -34,16 +35,15 @@ struct Node {
     config.metadata_log_max_snapshot_interval_ms = 0;
   }
 
-  kfk::storage::Result<std::unique_ptr<Controller>> try_open(const fs::path& dir) {
+  kfk::storage::Result<std::unique_ptr<MetadataNode>> try_open(const fs::path& dir) {
     controller.reset();
-    auto log = MetadataLog::open(dir, segment_bytes);
-    if (!log) return log.error();
     MetadataImage base;
     base.cluster_id = "test";
     base.controller_id = 1;
     base.brokers.push_back(BrokerEndpoint{1, "PLAINTEXT", "127.0.0.1", 9092, std::nullopt});
-    return Controller::open(config, std::move(log).value(), base,
-                            [](std::shared_ptr<const MetadataImage>) { return PublishOutcome{}; });
+    return MetadataNode::open(
+        config, dir, base, [](std::shared_ptr<const MetadataImage>) { return PublishOutcome{}; },
+        segment_bytes);
   }
   void open(const fs::path& dir) {
     auto c = try_open(dir);
@@ -101,7 +101,7 @@ class Workload {
  public:
   explicit Workload(uint32_t seed) : rng_(seed) {}
 
-  void step(Controller& c) {
+  void step(MetadataNode& c) {
     const int op = pick(0, 9);
     if (op <= 2 || live_.empty()) {
       NewTopic t;

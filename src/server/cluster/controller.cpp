@@ -4,11 +4,16 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <asio/executor_work_guard.hpp>
+#include <asio/io_context.hpp>
+#include <asio/post.hpp>
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include "core/config/topic_config.h"
 #include "server/cluster/image_apply.h"
-#include "server/cluster/metadata_snapshot.h"
+#include "server/delayed/waiter.h"
 
 namespace kfk::server {
 
@@ -106,72 +111,56 @@ std::string topic_name_problem(std::string_view name) {
   return {};
 }
 
-Controller::Controller(const config::BrokerConfig& config, std::unique_ptr<MetadataLog> log,
-                       Publish publish)
-    : config_(config), log_(std::move(log)), publish_(std::move(publish)) {}
+// The controller's thread: an io_context that runs operations in the order they arrive.
+struct Controller::Runner {
+  asio::io_context io{1};
+  asio::executor_work_guard<asio::io_context::executor_type> work = asio::make_work_guard(io);
+  std::thread thread;
+};
 
-Controller::~Controller() { stop_snapshot_writer(); }
-
-storage::Result<std::unique_ptr<Controller>> Controller::open(const config::BrokerConfig& config,
-                                                              std::unique_ptr<MetadataLog> log,
-                                                              MetadataImage base, Publish publish) {
-  std::unique_ptr<Controller> c(new Controller(config, std::move(log), std::move(publish)));
-  const auto started = std::chrono::steady_clock::now();
-  const std::filesystem::path& dir = c->log_->dir();
-  auto image = std::make_shared<MetadataImage>(std::move(base));
-  auto snapshot = load_newest_snapshot(dir, *image);
-  if (!snapshot) return snapshot.error();
-  const int64_t log_start = c->log_->log_start_offset();
-  const int64_t log_end = c->log_->end_offset();
-  const int64_t snapshot_end = *snapshot ? (*snapshot)->file.end_offset : 0;
-  if (log_start > snapshot_end)
-    return storage::StorageError::make(
-        storage::StorageErrorKind::not_found,
-        fmt::format("the metadata log in {} starts at offset {}, but no usable snapshot "
-                    "(*{}) there covers the offsets before it; starting would lose metadata. "
-                    "Restore the directory from a backup, or remove it to start empty",
-                    dir.string(), log_start, kSnapshotSuffix));
-  if (snapshot_end > log_end)
-    return storage::StorageError::make(
-        storage::StorageErrorKind::corrupt_batch,
-        fmt::format("the metadata snapshot {} goes past the end of the metadata log in {} "
-                    "(offset {}): the log lost records that were committed",
-                    (*snapshot)->file.path.filename().string(), dir.string(), log_end));
-  auto replayed =
-      c->log_->replay_from(snapshot_end, [&](int64_t offset, const MetadataRecord& record) {
-        if (auto problem = apply_metadata_record(*image, record); !problem.empty())
-          spdlog::warn("metadata log offset {}: skipping a record: {}", offset, problem);
-        image->offset = offset;
-        return storage::StorageError{};
-      });
-  if (!replayed) return replayed.error();
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::steady_clock::now() - started)
-                      .count();
-  if (*snapshot)
-    spdlog::info(
-        "metadata loaded in {} ms: snapshot {} ({} records), then {} log records from offset "
-        "{}; {} topics",
-        ms, (*snapshot)->file.path.filename().string(), (*snapshot)->records, replayed->records,
-        snapshot_end, image->topics.size());
-  else
-    spdlog::info("metadata log replayed in {} ms: {} records from offset {}, {} topics", ms,
-                 replayed->records, log_start, image->topics.size());
-  // The tail replayed counts toward the next snapshot, so a long tail is not replayed again.
-  c->bytes_since_snapshot_ = replayed->bytes;
-  c->bytes_appended_seen_ = c->log_->bytes_appended();
-  c->last_snapshot_time_ = std::chrono::steady_clock::now();
-  c->image_ = image;
-  c->last_publish_ = c->publish_(image);
-  c->published_offset_ = image->offset;
-  Controller* self = c.get();
-  c->snapshot_thread_ = std::thread([self] { self->snapshot_writer_loop(); });
-  return c;
+Controller::Controller(const config::BrokerConfig& config, MetadataQuorum& quorum,
+                       std::shared_ptr<const MetadataImage> image)
+    : config_(config), quorum_(quorum), image_(std::move(image)), runner_(new Runner) {
+  runner_->thread = std::thread([r = runner_.get()] { r->io.run(); });
 }
 
-std::shared_ptr<const MetadataImage> Controller::image() const {
-  std::lock_guard lock(mu_);
-  return image_;
+Controller::~Controller() { stop(); }
+
+void Controller::stop() {
+  if (!runner_ || !runner_->thread.joinable()) return;
+  runner_->work.reset();
+  runner_->thread.join();
+}
+
+// The caller waits through a Waiter rather than an asio completion: the controller's thread
+// then holds nothing of the caller's executor once it has handed the result over.
+template <typename T>
+asio::awaitable<T> Controller::run(std::function<T()> operation) {
+  struct Handoff {
+    std::mutex mu;
+    std::optional<T> result;
+    Waiter done;
+  };
+  auto handoff = std::make_shared<Handoff>();
+  asio::post(runner_->io, [handoff, op = std::move(operation)] {
+    T result = op();
+    {
+      std::lock_guard lock(handoff->mu);
+      handoff->result = std::move(result);
+    }
+    handoff->done.wake();
+  });
+  for (;;) {
+    {
+      std::lock_guard lock(handoff->mu);
+      if (handoff->result) {
+        T result = std::move(*handoff->result);
+        co_return result;
+      }
+    }
+    // The controller runs every operation it was given, also while it stops.
+    co_await handoff->done.wait_until(Waiter::Clock::time_point::max());
+  }
 }
 
 config::BrokerLayers Controller::broker_layers(const MetadataImage& image) const {
@@ -179,135 +168,19 @@ config::BrokerLayers Controller::broker_layers(const MetadataImage& image) const
 }
 
 ControllerResult Controller::commit(std::vector<MetadataRecord> records) {
-  auto offset = log_->append(records);
-  if (!offset)
-    return fail(ErrorCode::kafka_storage_error,
-                fmt::format("The metadata log could not be written: {}", offset.error().message()));
   auto next = std::make_shared<MetadataImage>(*image_);
   for (const auto& r : records)
     if (auto problem = apply_metadata_record(*next, r); !problem.empty())
       spdlog::error("metadata record not applied: {}", problem);
+  auto offset = quorum_.append(std::move(records));
+  if (!offset)
+    return fail(ErrorCode::kafka_storage_error,
+                fmt::format("The metadata log could not be written: {}", offset.error().message()));
   next->offset = *offset;
   image_ = next;
-  maybe_snapshot();
-  return {};
-}
-
-PublishOutcome Controller::publish_committed() {
-  std::lock_guard publishing(publish_mu_);
-  std::shared_ptr<const MetadataImage> image;
-  {
-    std::lock_guard lock(mu_);
-    image = image_;
-  }
-  // Whoever publishes first publishes the newest image, which covers every commit before it;
-  // a caller whose commit is covered already gets that publication's outcome.
-  if (image->offset > published_offset_) {
-    last_publish_ = publish_(image);
-    published_offset_ = image->offset;
-  }
-  return last_publish_;
-}
-
-void Controller::maybe_snapshot() {
-  const uint64_t appended = log_->bytes_appended();
-  bytes_since_snapshot_ += appended - bytes_appended_seen_;
-  bytes_appended_seen_ = appended;
-  const auto now = std::chrono::steady_clock::now();
-  const int64_t interval = config_.metadata_log_max_snapshot_interval_ms;
-  const bool by_bytes =
-      bytes_since_snapshot_ >=
-      static_cast<uint64_t>(config_.metadata_log_max_record_bytes_between_snapshots);
-  const bool by_time =
-      interval > 0 && now - last_snapshot_time_ >= std::chrono::milliseconds(interval);
-  if (!by_bytes && !by_time) return;
-  bytes_since_snapshot_ = 0;
-  last_snapshot_time_ = now;
-  {
-    std::lock_guard lock(snapshot_mu_);
-    // A snapshot still waiting is replaced: the newer image covers it.
-    snapshot_pending_ = image_;
-  }
-  snapshot_cv_.notify_all();
-}
-
-void Controller::snapshot_writer_loop() {
-  for (;;) {
-    std::shared_ptr<const MetadataImage> image;
-    {
-      std::unique_lock lock(snapshot_mu_);
-      snapshot_cv_.wait(lock, [this] { return snapshot_stop_ || snapshot_pending_ != nullptr; });
-      if (!snapshot_pending_) return;
-      image = std::move(snapshot_pending_);
-      snapshot_pending_.reset();
-      snapshot_busy_ = true;
-    }
-    write_snapshot_and_trim(*image);
-    {
-      std::lock_guard lock(snapshot_mu_);
-      snapshot_busy_ = false;
-    }
-    snapshot_cv_.notify_all();
-  }
-}
-
-void Controller::write_snapshot_and_trim(const MetadataImage& image) {
-  const std::filesystem::path& dir = log_->dir();
-  const auto started = std::chrono::steady_clock::now();
-  auto written = write_snapshot(dir, image);
-  if (!written) {
-    spdlog::error("metadata snapshot at offset {} not written: {}", image.offset + 1,
-                  written.error().message());
-    return;
-  }
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::steady_clock::now() - started)
-                      .count();
-  {
-    std::lock_guard lock(snapshot_mu_);
-    ++snapshots_written_;
-  }
-  spdlog::info("metadata snapshot {} written: end offset {}, {} records, {} bytes, {} ms",
-               written->file.path.filename().string(), written->file.end_offset, written->records,
-               written->bytes, ms);
-  // The newest two are kept, and the log from the older one on, so that a damaged newest
-  // snapshot still leaves a complete image to start from.
-  auto oldest = remove_old_snapshots(dir, 2);
-  if (!oldest) {
-    spdlog::error("old metadata snapshots not removed: {}", oldest.error().message());
-    return;
-  }
-  if (!*oldest) return;
-  const size_t segments = log_->segment_count();
-  auto start = log_->delete_before(**oldest);
-  if (!start) {
-    spdlog::error("metadata log not trimmed below offset {}: {}", **oldest,
-                  start.error().message());
-    return;
-  }
-  if (const size_t left = log_->segment_count(); left < segments)
-    spdlog::info("metadata log trimmed: {} segments deleted, log start offset {}", segments - left,
-                 *start);
-}
-
-void Controller::stop_snapshot_writer() {
-  {
-    std::lock_guard lock(snapshot_mu_);
-    snapshot_stop_ = true;
-  }
-  snapshot_cv_.notify_all();
-  if (snapshot_thread_.joinable()) snapshot_thread_.join();
-}
-
-void Controller::wait_for_snapshots() {
-  std::unique_lock lock(snapshot_mu_);
-  snapshot_cv_.wait(
-      lock, [this] { return !snapshot_busy_ && (snapshot_pending_ == nullptr || snapshot_stop_); });
-}
-
-size_t Controller::snapshots_written() const {
-  std::lock_guard lock(snapshot_mu_);
-  return snapshots_written_;
+  ControllerResult out;
+  out.offset = *offset;
+  return out;
 }
 
 ControllerResult Controller::check_topic_name(const std::string& name,
@@ -327,37 +200,12 @@ ControllerResult Controller::check_topic_name(const std::string& name,
   return {};
 }
 
-CreatedTopic Controller::create_topic(const NewTopic& req, bool validate_only) {
-  CreatedTopic out;
-  {
-    std::lock_guard lock(mu_);
-    out = validate_and_commit_topic(req, validate_only);
-  }
-  if (validate_only || !out.result.ok()) return out;
-  const PublishOutcome published = publish_committed();
-  if (auto it = published.failed_topics.find(req.name); it != published.failed_topics.end()) {
-    // The broker cannot serve the topic without its logs: take the topic back, so that it
-    // neither lingers without logs nor blocks a retry with TOPIC_ALREADY_EXISTS.
-    const std::string why = it->second;
-    protocol::MetadataRemoveTopicRecord r;
-    r.topic_id = out.topic_id;
-    ControllerResult undo;
-    {
-      std::lock_guard lock(mu_);
-      undo = commit({MetadataRecord(r)});
-    }
-    if (!undo.ok())
-      spdlog::error("topic {} has no logs and could not be removed again: {}", req.name,
-                    undo.message);
-    publish_committed();
-    spdlog::error("could not create topic {}: {}", req.name, why);
-    out.result = fail(ErrorCode::kafka_storage_error,
-                      fmt::format("The logs of topic {} could not be created: {}", req.name, why));
-    return out;
-  }
-  spdlog::info("created topic {} ({} partitions, id {})", req.name, out.num_partitions,
-               out.topic_id.to_string());
-  return out;
+asio::awaitable<CreatedTopic> Controller::create_topic(NewTopic topic, bool validate_only) {
+  std::function<CreatedTopic()> operation = [&] {
+    return validate_and_commit_topic(topic, validate_only);
+  };
+  CreatedTopic result = co_await run<CreatedTopic>(std::move(operation));
+  co_return result;
 }
 
 CreatedTopic Controller::validate_and_commit_topic(const NewTopic& req, bool validate_only) {
@@ -480,24 +328,22 @@ CreatedTopic Controller::validate_and_commit_topic(const NewTopic& req, bool val
   return out;
 }
 
-ControllerResult Controller::delete_topic(const std::string& name) {
-  ControllerResult result;
-  {
-    std::lock_guard lock(mu_);
-    result = commit_topic_removal(name);
-  }
-  if (!result.ok()) return result;
-  publish_committed();
-  spdlog::info("deleted topic {}", name);
-  return result;
+asio::awaitable<ControllerResult> Controller::delete_topic(std::string name,
+                                                           protocol::Uuid expected_id) {
+  std::function<ControllerResult()> operation = [&] {
+    return commit_topic_removal(name, expected_id);
+  };
+  ControllerResult result = co_await run<ControllerResult>(std::move(operation));
+  co_return result;
 }
 
-ControllerResult Controller::commit_topic_removal(const std::string& name) {
+ControllerResult Controller::commit_topic_removal(const std::string& name,
+                                                  protocol::Uuid expected_id) {
   if (!config_.delete_topic_enable)
     return fail(ErrorCode::topic_deletion_disabled,
                 "Topic deletion is disabled on this broker (delete.topic.enable=false).");
   const TopicState* topic = image_->find_topic(name);
-  if (topic == nullptr)
+  if (topic == nullptr || (!expected_id.is_zero() && topic->id != expected_id))
     return fail(ErrorCode::unknown_topic_or_partition,
                 fmt::format("This server does not host this topic: {}", name));
   protocol::MetadataRemoveTopicRecord r;
@@ -505,26 +351,14 @@ ControllerResult Controller::commit_topic_removal(const std::string& name) {
   return commit({MetadataRecord(r)});
 }
 
-ControllerResult Controller::create_partitions(
-    const std::string& name, int32_t total,
-    const std::optional<std::vector<std::vector<int32_t>>>& assignments, bool validate_only) {
-  ControllerResult result;
-  {
-    std::lock_guard lock(mu_);
-    result = validate_and_commit_partitions(name, total, assignments, validate_only);
-  }
-  if (validate_only || !result.ok()) return result;
-  const PublishOutcome published = publish_committed();
-  if (auto it = published.failed_topics.find(name); it != published.failed_topics.end()) {
-    // Partitions cannot be taken back; the broker keeps serving the topic as it was, and the
-    // next metadata change creates the missing logs again.
-    return fail(ErrorCode::kafka_storage_error,
-                fmt::format("The logs of the new partitions of {} could not be created: {}; the "
-                            "topic is served with its old partitions until they can be",
-                            name, it->second));
-  }
-  spdlog::info("topic {} now has {} partitions", name, total);
-  return result;
+asio::awaitable<ControllerResult> Controller::create_partitions(
+    std::string name, int32_t total, std::optional<std::vector<std::vector<int32_t>>> assignments,
+    bool validate_only) {
+  std::function<ControllerResult()> operation = [&] {
+    return validate_and_commit_partitions(name, total, assignments, validate_only);
+  };
+  ControllerResult result = co_await run<ControllerResult>(std::move(operation));
+  co_return result;
 }
 
 ControllerResult Controller::validate_and_commit_partitions(
@@ -589,16 +423,15 @@ ControllerResult Controller::validate_and_commit_partitions(
   return commit(std::move(records));
 }
 
-ControllerResult Controller::alter_configs(ConfigResourceType type, const std::string& resource,
-                                           std::span<const ConfigChange> changes, bool replace,
-                                           bool validate_only) {
-  ControllerResult result;
-  {
-    std::lock_guard lock(mu_);
-    result = validate_and_commit_configs(type, resource, changes, replace, validate_only);
-  }
-  if (!validate_only && result.ok()) publish_committed();
-  return result;
+asio::awaitable<ControllerResult> Controller::alter_configs(ConfigResourceType type,
+                                                            std::string resource,
+                                                            std::vector<ConfigChange> changes,
+                                                            bool replace, bool validate_only) {
+  std::function<ControllerResult()> operation = [&] {
+    return validate_and_commit_configs(type, resource, changes, replace, validate_only);
+  };
+  ControllerResult result = co_await run<ControllerResult>(std::move(operation));
+  co_return result;
 }
 
 ControllerResult Controller::validate_and_commit_configs(ConfigResourceType type,
@@ -709,32 +542,27 @@ ControllerResult Controller::validate_and_commit_configs(ConfigResourceType type
   return commit(std::move(records));
 }
 
-std::optional<int64_t> Controller::next_producer_id(std::string& error) {
-  std::unique_lock lock(mu_);
+asio::awaitable<ProducerIdResult> Controller::next_producer_id() {
+  std::function<ProducerIdResult()> operation = [this] { return allocate_producer_id(); };
+  ProducerIdResult result = co_await run<ProducerIdResult>(std::move(operation));
+  co_return result;
+}
+
+ProducerIdResult Controller::allocate_producer_id() {
+  ProducerIdResult out;
   if (producer_ids_next_ >= producer_ids_end_) {
     const int64_t start = image_->next_producer_id;
     protocol::MetadataProducerIdsRecord r;
     r.broker_id = config_.node_id;
     r.broker_epoch = 0;
     r.next_producer_id = start + kProducerIdBlockSize;
-    if (auto result = commit({MetadataRecord(r)}); !result.ok()) {
-      error = result.message;
-      return std::nullopt;
-    }
+    out.result = commit({MetadataRecord(r)});
+    if (!out.result.ok()) return out;
     producer_ids_next_ = start;
     producer_ids_end_ = start + kProducerIdBlockSize;
-    const int64_t id = producer_ids_next_++;
-    lock.unlock();
-    publish_committed();
-    return id;
   }
-  return producer_ids_next_++;
-}
-
-storage::StorageError Controller::close() {
-  stop_snapshot_writer();
-  std::lock_guard lock(mu_);
-  return log_->close();
+  out.producer_id = producer_ids_next_++;
+  return out;
 }
 
 }  // namespace kfk::server

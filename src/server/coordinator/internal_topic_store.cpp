@@ -8,7 +8,7 @@
 #include <utility>
 
 #include "core/record/record_batch.h"
-#include "server/cluster/controller.h"
+#include "server/cluster/controller_client.h"
 #include "server/delayed/delayed_operations.h"
 #include "server/partition/partition_manager.h"
 #include "server/storage/partition_log.h"
@@ -17,25 +17,24 @@ namespace kfk::server {
 
 using protocol::ErrorCode;
 
-ErrorCode InternalTopicStore::ensure_topic() {
-  if (partitions_.table()->image().find_topic(topic_.name) != nullptr) return ErrorCode::none;
-  std::lock_guard lock(create_mu_);
-  if (partitions_.table()->image().find_topic(topic_.name) != nullptr) return ErrorCode::none;
+asio::awaitable<ErrorCode> InternalTopicStore::ensure_topic() {
+  if (partitions_.table()->image().find_topic(topic_.name) != nullptr) co_return ErrorCode::none;
   NewTopic topic;
   topic.name = topic_.name;
   topic.num_partitions = topic_.partitions;
   topic.replication_factor = topic_.replication_factor;
   for (const auto& [name, value] : topic_.configs) topic.configs.emplace_back(name, value);
-  auto created = controller_.create_topic(topic, false);
-  if (created.result.error != ErrorCode::none &&
-      created.result.error != ErrorCode::topic_already_exists) {
+  // Requests racing to create it: the controller answers all but one TOPIC_ALREADY_EXISTS.
+  auto created = co_await controller_.create_topic(std::move(topic), false);
+  if (created.result.error == ErrorCode::topic_already_exists) co_return ErrorCode::none;
+  if (created.result.error != ErrorCode::none) {
     spdlog::error("could not create {}: {} {}", topic_.name,
                   protocol::error_name(static_cast<int16_t>(created.result.error)),
                   created.result.message);
-    return created.result.error;
+    co_return created.result.error;
   }
   spdlog::info("created {} with {} partitions", topic_.name, topic_.partitions);
-  return ErrorCode::none;
+  co_return ErrorCode::none;
 }
 
 int32_t InternalTopicStore::partitions() {
@@ -46,10 +45,10 @@ int32_t InternalTopicStore::partitions() {
 
 ErrorCode InternalTopicStore::append(int32_t partition, const std::vector<StoreRecord>& records,
                                      int64_t now_ms) {
-  if (auto err = ensure_topic(); err != ErrorCode::none)
-    return ErrorCode::coordinator_not_available;
-  // A coordinator writes only to the partitions this broker leads.
+  // A coordinator writes only to the partitions this broker leads, of a topic that exists.
   const auto table = partitions_.table();
+  if (table->image().find_topic(topic_.name) == nullptr)
+    return ErrorCode::coordinator_not_available;
   const PartitionLookup leader = table->leader(topic_.name, partition);
   if (!leader.ok()) return ErrorCode::not_leader_or_follower;
   storage::PartitionLog* log = &leader.partition->log();

@@ -5,15 +5,15 @@
 // create the topic, so no coordinator needs the broker object.
 #pragma once
 
+#include <asio/awaitable.hpp>
 #include <map>
-#include <mutex>
 #include <string>
 
 #include "server/coordinator/coordinator_store.h"
 
 namespace kfk::server {
 
-class Controller;
+class ControllerClient;
 class DelayedOperations;
 class PartitionManager;
 
@@ -30,7 +30,7 @@ struct InternalTopic {
 class InternalTopicStore : public CoordinatorStore {
  public:
   InternalTopicStore(InternalTopic topic, const PartitionManager& partitions,
-                     Controller& controller, DelayedOperations& delayed)
+                     ControllerClient& controller, DelayedOperations& delayed)
       : topic_(std::move(topic)),
         partitions_(partitions),
         controller_(controller),
@@ -38,8 +38,9 @@ class InternalTopicStore : public CoordinatorStore {
 
   const std::string& topic() const { return topic_.name; }
 
-  // Creates the topic when it does not exist yet.
-  protocol::ErrorCode ensure_topic();
+  // Creates the topic when it does not exist yet (FindCoordinator): the coordinator's writes
+  // wait for it, as Kafka's do, with COORDINATOR_NOT_AVAILABLE until it is served.
+  asio::awaitable<protocol::ErrorCode> ensure_topic();
 
   int32_t partitions() override;
   protocol::ErrorCode append(int32_t partition, const std::vector<StoreRecord>& records,
@@ -53,9 +54,8 @@ class InternalTopicStore : public CoordinatorStore {
 
   const InternalTopic topic_;
   const PartitionManager& partitions_;
-  Controller& controller_;
+  ControllerClient& controller_;
   DelayedOperations& delayed_;
-  std::mutex create_mu_;
 };
 
 }  // namespace kfk::server

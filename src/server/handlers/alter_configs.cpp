@@ -16,7 +16,9 @@ asio::awaitable<void> AlterConfigsHandler::handle(RequestContext& ctx, const Req
       rc.changes.push_back(ConfigChange{c.name, ConfigOp::set, c.value});
   }
   // AlterConfigs replaces the whole set of a resource's settings.
-  for (const auto& result : apply_config_changes(ctx.broker, resources, true, req.validate_only)) {
+  const auto results =
+      co_await apply_config_changes(ctx.broker, resources, true, req.validate_only);
+  for (const auto& result : results) {
     auto& out = resp.responses.emplace_back();
     out.resource_type = result.type;
     out.resource_name = result.name;

@@ -3,15 +3,16 @@
 #include <algorithm>
 
 #include "server/broker.h"
+#include "server/cluster/controller_client.h"
 #include "server/handlers/broker_logger.h"
 
 namespace kfk::server {
 
 using protocol::ErrorCode;
 
-std::vector<ResourceOutcome> apply_config_changes(Broker& broker,
-                                                  const std::vector<ResourceChanges>& resources,
-                                                  bool replace, bool validate_only) {
+asio::awaitable<std::vector<ResourceOutcome>> apply_config_changes(
+    Broker& broker, const std::vector<ResourceChanges>& resources, bool replace,
+    bool validate_only) {
   std::vector<std::pair<int8_t, std::string>> keys;
   for (const auto& r : resources) keys.emplace_back(r.type, r.name);
   const auto duplicates = duplicate_resources(keys);
@@ -48,10 +49,10 @@ std::vector<ResourceOutcome> apply_config_changes(Broker& broker,
       continue;
     }
     const auto result =
-        broker.controller().alter_configs(type, r.name, r.changes, replace, validate_only);
+        co_await broker.controller().alter_configs(type, r.name, r.changes, replace, validate_only);
     o.check = {result.error, result.message};
   }
-  return out;
+  co_return out;
 }
 
 }  // namespace kfk::server

@@ -2,6 +2,7 @@
 // duplicates, then hand each resource's changes to the controller (or the logger registry).
 #pragma once
 
+#include <asio/awaitable.hpp>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -25,8 +26,8 @@ struct ResourceOutcome {
 };
 
 // One outcome per resource, in request order. `replace`: AlterConfigs' semantics.
-std::vector<ResourceOutcome> apply_config_changes(Broker& broker,
-                                                  const std::vector<ResourceChanges>& resources,
-                                                  bool replace, bool validate_only);
+asio::awaitable<std::vector<ResourceOutcome>> apply_config_changes(
+    Broker& broker, const std::vector<ResourceChanges>& resources, bool replace,
+    bool validate_only);
 
 }  // namespace kfk::server

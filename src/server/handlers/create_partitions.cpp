@@ -3,7 +3,7 @@
 #include <set>
 
 #include "server/broker.h"
-#include "server/cluster/controller.h"
+#include "server/cluster/controller_client.h"
 
 namespace kfk::server {
 
@@ -27,12 +27,11 @@ asio::awaitable<void> CreatePartitionsHandler::handle(RequestContext& ctx, const
       assignments.emplace();
       for (const auto& a : *t.assignments) assignments->push_back(a.broker_ids);
     }
-    const auto result =
-        ctx.broker.controller().create_partitions(t.name, t.count, assignments, req.validate_only);
+    const auto result = co_await ctx.broker.controller().create_partitions(
+        t.name, t.count, std::move(assignments), req.validate_only);
     out.error_code = static_cast<int16_t>(result.error);
     if (!result.ok()) out.error_message = result.message;
   }
-  co_return;
 }
 
 }  // namespace kfk::server

@@ -4,7 +4,8 @@
 
 #include "core/config/topic_config.h"
 #include "server/broker.h"
-#include "server/cluster/controller.h"
+#include "server/cluster/controller_client.h"
+#include "server/cluster/image_apply.h"
 
 namespace kfk::server {
 
@@ -14,10 +15,9 @@ namespace {
 
 // v5+ answers a created topic with its effective configuration.
 std::vector<protocol::CreateTopicsResponse::CreatableTopicConfigs> topic_configs(
-    Controller& controller, const MetadataImage& image, const TopicState& topic) {
+    const config::BrokerLayers& layers, const TopicState& topic) {
   std::vector<protocol::CreateTopicsResponse::CreatableTopicConfigs> out;
-  for (const auto& entry :
-       config::describe_topic_config(controller.broker_layers(image), topic.configs)) {
+  for (const auto& entry : config::describe_topic_config(layers, topic.configs)) {
     auto& c = out.emplace_back();
     c.name = entry.name;
     c.value = entry.sensitive ? std::nullopt : entry.value;
@@ -35,7 +35,7 @@ asio::awaitable<void> CreateTopicsHandler::handle(RequestContext& ctx, const Req
   resp.throttle_time_ms = 0;
   std::multiset<std::string> names;
   for (const auto& t : req.topics) names.insert(t.name);
-  Controller& controller = ctx.broker.controller();
+  ControllerClient& controller = ctx.broker.controller();
   for (const auto& t : req.topics) {
     auto& out = resp.topics.emplace_back();
     out.name = t.name;
@@ -61,7 +61,7 @@ asio::awaitable<void> CreateTopicsHandler::handle(RequestContext& ctx, const Req
       out.error_message = "A partition appears more than once in the replica assignment.";
       continue;
     }
-    const CreatedTopic created = controller.create_topic(topic, req.validate_only);
+    const CreatedTopic created = co_await controller.create_topic(topic, req.validate_only);
     out.error_code = static_cast<int16_t>(created.result.error);
     if (!created.result.ok()) {
       out.error_message = created.result.message;
@@ -71,12 +71,12 @@ asio::awaitable<void> CreateTopicsHandler::handle(RequestContext& ctx, const Req
     out.num_partitions = created.num_partitions;
     out.replication_factor = created.replication_factor;
     if (ctx.version() >= 5) {
-      const auto image = controller.image();
+      const auto image = ctx.broker.metadata();
       TopicState shown;
       shown.name = t.name;
       for (const auto& [name, value] : topic.configs)
         if (value) shown.configs[name] = *value;
-      out.configs = topic_configs(controller, *image, shown);
+      out.configs = topic_configs(broker_layers(*image, ctx.broker.config()), shown);
     }
   }
   co_return;

@@ -1,7 +1,7 @@
 #include "server/handlers/delete_topics.h"
 
 #include "server/broker.h"
-#include "server/cluster/controller.h"
+#include "server/cluster/controller_client.h"
 #include "server/partition/partition.h"
 
 namespace kfk::server {
@@ -11,10 +11,11 @@ using protocol::ErrorCode;
 asio::awaitable<void> DeleteTopicsHandler::handle(RequestContext& ctx, const Request& req,
                                                   Response& resp) {
   resp.throttle_time_ms = 0;
-  Controller& controller = ctx.broker.controller();
-  auto remove = [&](const std::string& name,
-                    protocol::DeleteTopicsResponse::DeletableTopicResult& out) {
-    const auto result = controller.delete_topic(name);
+  ControllerClient& controller = ctx.broker.controller();
+  auto remove =
+      [&](const std::string& name,
+          protocol::DeleteTopicsResponse::DeletableTopicResult& out) -> asio::awaitable<void> {
+    const auto result = co_await controller.delete_topic(name);
     out.error_code = static_cast<int16_t>(result.error);
     if (!result.ok()) out.error_message = result.message;
   };
@@ -22,7 +23,7 @@ asio::awaitable<void> DeleteTopicsHandler::handle(RequestContext& ctx, const Req
     for (const auto& name : req.topic_names) {
       auto& out = resp.responses.emplace_back();
       out.name = name;
-      remove(name, out);
+      co_await remove(name, out);
     }
     co_return;
   }
@@ -47,11 +48,11 @@ asio::awaitable<void> DeleteTopicsHandler::handle(RequestContext& ctx, const Req
         continue;
       }
       out.name = topic->name;
-      remove(topic->name, out);
+      co_await remove(topic->name, out);
     } else {
       const auto image = ctx.broker.metadata();
       if (const TopicState* topic = image->find_topic(*t.name)) out.topic_id = topic->id;
-      remove(*t.name, out);
+      co_await remove(*t.name, out);
     }
   }
   co_return;

@@ -5,7 +5,7 @@
 #include "core/config/broker_config.h"
 #include "core/config/topic_config.h"
 #include "server/broker.h"
-#include "server/cluster/controller.h"
+#include "server/cluster/image_apply.h"
 #include "server/handlers/broker_logger.h"
 #include "server/handlers/config_resources.h"
 
@@ -51,7 +51,7 @@ asio::awaitable<void> DescribeConfigsHandler::handle(RequestContext& ctx, const 
   resp.throttle_time_ms = 0;
   Broker& broker = ctx.broker;
   const auto image = broker.metadata();
-  const auto layers = broker.controller().broker_layers(*image);
+  const auto layers = broker_layers(*image, broker.config());
   for (const auto& r : req.resources) {
     auto& out = resp.results.emplace_back();
     out.resource_type = r.resource_type;

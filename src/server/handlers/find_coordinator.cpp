@@ -22,18 +22,18 @@ struct Answer {
 
 // This broker coordinates every group (and would every transaction): a single node leads all
 // partitions of the internal topics. The topic is created on the first group lookup.
-Answer find(RequestContext& ctx, int8_t key_type) {
+asio::awaitable<Answer> find(RequestContext& ctx, int8_t key_type) {
   Answer a;
   if (key_type != kGroupKey && key_type != kTransactionKey) {
     a.error = ErrorCode::invalid_request;
     a.message = "Unknown coordinator key type " + std::to_string(key_type) + ".";
-    return a;
+    co_return a;
   }
   if (key_type == kGroupKey) {
-    if (auto err = ctx.broker.offsets_store().ensure_topic(); err != ErrorCode::none) {
+    if (co_await ctx.broker.offsets_store().ensure_topic() != ErrorCode::none) {
       a.error = ErrorCode::coordinator_not_available;
       a.message = "The offsets topic could not be created.";
-      return a;
+      co_return a;
     }
   }
   const auto image = ctx.broker.metadata();
@@ -42,11 +42,11 @@ Answer find(RequestContext& ctx, int8_t key_type) {
     a.node_id = b.node_id;
     a.host = b.host;
     a.port = b.port;
-    return a;
+    co_return a;
   }
   a.error = ErrorCode::coordinator_not_available;
   a.message = "The coordinator has no endpoint on this listener.";
-  return a;
+  co_return a;
 }
 
 }  // namespace
@@ -55,7 +55,7 @@ asio::awaitable<void> FindCoordinatorHandler::handle(RequestContext& ctx, const 
                                                      Response& resp) {
   resp.throttle_time_ms = 0;
   if (ctx.version() < 4) {
-    Answer a = find(ctx, req.key_type);
+    Answer a = co_await find(ctx, req.key_type);
     resp.error_code = static_cast<int16_t>(a.error);
     resp.error_message = a.message;
     resp.node_id = a.node_id;
@@ -64,7 +64,7 @@ asio::awaitable<void> FindCoordinatorHandler::handle(RequestContext& ctx, const 
     co_return;
   }
   for (const auto& key : req.coordinator_keys) {
-    Answer a = find(ctx, req.key_type);
+    Answer a = co_await find(ctx, req.key_type);
     auto& c = resp.coordinators.emplace_back();
     c.key = key;
     c.error_code = static_cast<int16_t>(a.error);

@@ -23,7 +23,9 @@ asio::awaitable<void> IncrementalAlterConfigsHandler::handle(RequestContext& ctx
           ConfigChange{c.name, static_cast<ConfigOp>(c.config_operation), c.value});
     }
   }
-  for (const auto& result : apply_config_changes(ctx.broker, resources, false, req.validate_only)) {
+  const auto results =
+      co_await apply_config_changes(ctx.broker, resources, false, req.validate_only);
+  for (const auto& result : results) {
     auto& out = resp.responses.emplace_back();
     out.resource_type = result.type;
     out.resource_name = result.name;

@@ -4,7 +4,7 @@
 
 #include "core/protocol/errors.h"
 #include "server/broker.h"
-#include "server/cluster/controller.h"
+#include "server/cluster/controller_client.h"
 
 namespace kfk::server {
 
@@ -39,16 +39,15 @@ asio::awaitable<void> InitProducerIdHandler::handle(RequestContext& ctx, const R
   }
   // Without a transactional id Kafka always hands out a new id with epoch 0, also when the
   // producer names its current one (the epoch bump of KIP-360 is for transactional ids).
-  std::string error;
-  auto id = ctx.broker.controller().next_producer_id(error);
-  if (!id) {
-    spdlog::error("cannot allocate a producer id: {}", error);
+  const ProducerIdResult id = co_await ctx.broker.controller().next_producer_id();
+  if (!id.result.ok()) {
+    spdlog::error("cannot allocate a producer id: {}", id.result.message);
     // Retriable for clients, as Kafka answers while it cannot get a block of ids.
     fail(ErrorCode::coordinator_load_in_progress);
     co_return;
   }
   resp.error_code = 0;
-  resp.producer_id = *id;
+  resp.producer_id = id.producer_id;
   resp.producer_epoch = 0;
   co_return;
 }
