@@ -148,3 +148,69 @@ TEST_CASE("partition table: replicas and settings carry over while unchanged") {
   manager.publish(fourth, std::move(resolved), logs.get());
   CHECK(manager.table()->leader("orders", 0).partition != replica);
 }
+
+TEST_CASE("partition manager: leadership listeners hear what is newly led and no longer led") {
+  Fixture f;
+  auto& logs = f.logs;
+  PartitionManager& manager = *f.manager;
+  std::vector<LeadershipChange> heard;
+  auto record = [&](const LeadershipChange& c) { heard.push_back(c); };
+
+  // Nothing led yet: the first call says so.
+  auto watch = manager.watch_leadership("offsets", record);
+  REQUIRE(heard.size() == 1);
+  CHECK(heard[0].led.empty());
+  CHECK(heard[0].resigned.empty());
+
+  // The topic is created: both partitions are led; another topic's changes are not heard.
+  auto image = std::make_shared<MetadataImage>();
+  image->topics = {{"offsets", make_topic("offsets", 2, 1)}, {"other", make_topic("other", 1, 1)}};
+  REQUIRE(logs->create_partition({"offsets", 0}, {}));
+  REQUIRE(logs->create_partition({"offsets", 1}, {}));
+  REQUIRE(logs->create_partition({"other", 0}, {}));
+  manager.publish(image, manager.resolve_settings(*image, false), logs.get());
+  REQUIRE(heard.size() == 2);
+  CHECK(heard[1].topic == "offsets");
+  CHECK(heard[1].led == std::vector<int32_t>{0, 1});
+  CHECK(heard[1].resigned.empty());
+  CHECK(heard[1].table == manager.table());
+
+  // An image that leaves the topic as it was: no call.
+  auto same = std::make_shared<MetadataImage>(*image);
+  same->topics.erase("other");
+  manager.publish(same, manager.resolve_settings(*same, false), logs.get());
+  CHECK(heard.size() == 2);
+
+  // Partition 1 moves to another broker, partition 0 gets a new leader epoch.
+  auto moved = std::make_shared<MetadataImage>(*same);
+  auto topic = std::make_shared<TopicState>(*same->topics.at("offsets"));
+  topic->partitions[0].leader_epoch = 4;
+  topic->partitions[1].leader = 2;
+  moved->topics["offsets"] = topic;
+  manager.publish(moved, manager.resolve_settings(*moved, false), logs.get());
+  REQUIRE(heard.size() == 3);
+  CHECK(heard[2].led == std::vector<int32_t>{0});
+  CHECK(heard[2].resigned == std::vector<int32_t>{0, 1});
+
+  // A second listener starts with what is led now; the topic deleted: both hear it.
+  std::vector<LeadershipChange> second;
+  auto watch2 =
+      manager.watch_leadership("offsets", [&](const LeadershipChange& c) { second.push_back(c); });
+  REQUIRE(second.size() == 1);
+  CHECK(second[0].led == std::vector<int32_t>{0});
+  auto gone = std::make_shared<MetadataImage>(*moved);
+  gone->topics.erase("offsets");
+  manager.publish(gone, manager.resolve_settings(*gone, false), logs.get());
+  REQUIRE(heard.size() == 4);
+  CHECK(heard[3].resigned == std::vector<int32_t>{0});
+  REQUIRE(second.size() == 2);
+  CHECK(second[1].resigned == std::vector<int32_t>{0});
+
+  // A listener reset (or destroyed) hears nothing more, even after the manager is gone.
+  watch.reset();
+  manager.publish(image, manager.resolve_settings(*image, false), logs.get());
+  CHECK(heard.size() == 4);
+  CHECK(second.size() == 3);
+  f.manager.reset();
+  watch2.reset();
+}

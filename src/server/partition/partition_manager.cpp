@@ -2,15 +2,95 @@
 
 #include <spdlog/spdlog.h>
 
+#include <map>
+#include <utility>
+
 #include "core/config/broker_config.h"
 #include "server/cluster/image_apply.h"
 #include "server/storage/log_manager.h"
 
 namespace kfk::server {
 
+// The listeners, shared with their LeadershipWatch handles (which may outlive the manager).
+struct LeadershipWatch::Registry {
+  // Held while a table is published and its changes reported, so that listeners see the
+  // changes one at a time and in order, and a registration falls between two publications.
+  std::mutex mu;
+  uint64_t next_id = 1;
+  std::map<uint64_t, std::pair<std::string, LeadershipListener>> listeners;
+};
+
+LeadershipWatch::LeadershipWatch(LeadershipWatch&& o) noexcept
+    : registry_(std::move(o.registry_)), id_(std::exchange(o.id_, 0)) {}
+
+LeadershipWatch& LeadershipWatch::operator=(LeadershipWatch&& o) noexcept {
+  if (this != &o) {
+    reset();
+    registry_ = std::move(o.registry_);
+    id_ = std::exchange(o.id_, 0);
+  }
+  return *this;
+}
+
+void LeadershipWatch::reset() {
+  if (auto registry = registry_.lock()) {
+    std::lock_guard lock(registry->mu);
+    registry->listeners.erase(id_);
+  }
+  registry_.reset();
+  id_ = 0;
+}
+
+namespace {
+
+// What makes one leadership of a partition: the replica and the leader epoch.
+using Leaderships = std::map<int32_t, std::pair<const Partition*, int32_t>>;
+
+Leaderships led_partitions(const PartitionTable& table, const std::string& topic) {
+  Leaderships out;
+  const TopicState* state = table.image().find_topic(topic);
+  if (state == nullptr) return out;
+  for (const PartitionState& p : state->partitions) {
+    const PartitionLookup found = table.leader(topic, p.partition);
+    if (found.ok()) out.emplace(p.partition, std::pair(found.partition, p.leader_epoch));
+  }
+  return out;
+}
+
+LeadershipChange leadership_change(const std::string& topic, const Leaderships& before,
+                                   const Leaderships& after) {
+  LeadershipChange change;
+  change.topic = topic;
+  for (const auto& [p, leadership] : before) {
+    auto now = after.find(p);
+    if (now == after.end() || now->second != leadership) change.resigned.push_back(p);
+  }
+  for (const auto& [p, leadership] : after) {
+    auto then = before.find(p);
+    if (then == before.end() || then->second != leadership) change.led.push_back(p);
+  }
+  return change;
+}
+
+}  // namespace
+
 PartitionManager::PartitionManager(const config::BrokerConfig& config)
     : config_(config),
-      table_(std::make_shared<PartitionTable>(std::make_shared<MetadataImage>(), config.node_id)) {}
+      table_(std::make_shared<PartitionTable>(std::make_shared<MetadataImage>(), config.node_id)),
+      watchers_(std::make_shared<LeadershipWatch::Registry>()) {}
+
+LeadershipWatch PartitionManager::watch_leadership(std::string topic, LeadershipListener listener) {
+  std::lock_guard publishing(watchers_->mu);
+  LeadershipChange now = leadership_change(topic, {}, led_partitions(*table(), topic));
+  now.table = table();
+  LeadershipWatch watch;
+  watch.registry_ = watchers_;
+  watch.id_ = watchers_->next_id++;
+  auto& entry = watchers_->listeners[watch.id_];
+  entry = {std::move(topic), std::move(listener)};
+  entry.second(now);
+  return watch;
+}
 
 std::shared_ptr<const PartitionTable> PartitionManager::table() const {
   std::lock_guard lock(mu_);
@@ -97,8 +177,26 @@ void PartitionManager::publish(std::shared_ptr<const MetadataImage> image,
     next->by_id_.emplace(state->id, topic.get());
     next->topics_.emplace(name, std::move(topic));
   }
-  std::lock_guard lock(mu_);
-  table_ = std::move(next);
+  std::lock_guard publishing(watchers_->mu);
+  std::shared_ptr<const PartitionTable> previous;
+  {
+    std::lock_guard lock(mu_);
+    previous = std::exchange(table_, next);
+  }
+  for (const auto& [id, entry] : watchers_->listeners) {
+    const auto& [topic, listener] = entry;
+    // A topic entry shared by both tables did not change.
+    auto before = previous->topics_.find(topic);
+    auto after = next->topics_.find(topic);
+    if (before != previous->topics_.end() && after != next->topics_.end() &&
+        before->second == after->second)
+      continue;
+    LeadershipChange change =
+        leadership_change(topic, led_partitions(*previous, topic), led_partitions(*next, topic));
+    if (change.led.empty() && change.resigned.empty()) continue;
+    change.table = next;
+    listener(change);
+  }
 }
 
 }  // namespace kfk::server
