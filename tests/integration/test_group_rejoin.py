@@ -14,7 +14,7 @@ from kafka.admin import KafkaAdminClient
 from kafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 
 from kafka_wire import Wire, array, i32, nbytes, string
-from support import close_consumer, create_topic
+from support import close_consumer, create_topic, wait_for
 
 GROUP_SETTINGS = ("--set", "group.initial.rebalance.delay.ms=0",
                   "--set", "offsets.topic.num.partitions=3")
@@ -147,6 +147,8 @@ def join_group(wire, member_id, metadata, rebalance_ms=300000):
 def test_new_metadata_during_completing_rebalance(group_broker):
     w = Wire(group_broker.bootstrap, timeout=PROMPT_S)
     try:
+        # As a client does: the coordinator first (this creates __consumer_offsets).
+        wait_for(lambda: w.call(10, 0, string("g-raw")).i16() == 0, what="the group coordinator")
         error, _, member, _ = join_group(w, "", b"\x00\x01")
         assert error == 79  # MEMBER_ID_REQUIRED
         error, generation, _, members = join_group(w, member, b"\x00\x01")

@@ -327,10 +327,14 @@ def test_admin_describe_delete_and_offset_records(make_broker):
 
 def offset_commit_v2(bootstrap, group, topic, partition, offset, retention_ms):
     """A raw OffsetCommit v2 (the versions that carry retention_time_ms) from a client that
-    only stores offsets (generation -1, no member). Returns the partition's error code."""
+    only stores offsets (generation -1, no member). Returns the partition's error code.
+    Like any client it looks its coordinator up first (FindCoordinator creates
+    __consumer_offsets; a broker answers NOT_COORDINATOR for groups of partitions it does not
+    lead)."""
     from kafka_wire import Wire, array, i32, i64, string
     conn = Wire(bootstrap)
     try:
+        wait_for(lambda: conn.call(10, 0, string(group)).i16() == 0, what="the group coordinator")
         body = (string(group) + i32(-1) + string("") + i64(retention_ms) +
                 array([(topic, [(partition, offset)])],
                       lambda t: string(t[0]) + array(t[1], lambda p: i32(p[0]) + i64(p[1]) +

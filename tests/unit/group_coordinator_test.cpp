@@ -18,30 +18,86 @@ using namespace kfk::server::group;
 using kfk::protocol::Bytes;
 using kfk::protocol::ErrorCode;
 using kfk::server::CoordinatorStore;
+using kfk::server::StoreAppend;
+using kfk::server::StoreLeadership;
 using kfk::server::StoreRecord;
 
 namespace {
 
+// The records in memory. A test can hold a write's commit (commit_hook, called without the
+// store's lock), hold a partition's load (read_hook), and move leadership.
 class MemoryStore : public CoordinatorStore {
  public:
   int32_t partitions() override { return 3; }
-  ErrorCode append(int32_t partition, const std::vector<StoreRecord>& records, int64_t) override {
+  StoreAppend append(int32_t partition, const std::vector<StoreRecord>& records, int64_t) override {
     std::lock_guard lock(mu);
-    if (fail) return ErrorCode::not_leader_or_follower;
+    StoreAppend a;
+    a.partition = partition;
+    if (fail) {
+      a.error = ErrorCode::not_leader_or_follower;
+      return a;
+    }
     for (const auto& r : records) log[partition].push_back(r);
-    return ErrorCode::none;
+    a.end_offset = static_cast<int64_t>(log[partition].size());
+    return a;
+  }
+  ErrorCode await_commit(const StoreAppend& a) override {
+    std::function<ErrorCode(const StoreAppend&)> hook;
+    {
+      std::lock_guard lock(mu);
+      hook = commit_hook;
+    }
+    return hook ? hook(a) : ErrorCode::none;
   }
   ErrorCode read_all(int32_t partition, const Visit& visit) override {
-    for (const auto& r : log[partition]) {
+    std::function<void(int32_t)> hook;
+    std::vector<StoreRecord> records;
+    {
+      std::lock_guard lock(mu);
+      hook = read_hook;
+      records = log[partition];
+    }
+    if (hook) hook(partition);
+    for (const auto& r : records) {
       std::optional<std::span<const uint8_t>> value;
       if (r.value) value = std::span<const uint8_t>(*r.value);
       visit(std::span<const uint8_t>(r.key), value);
     }
     return ErrorCode::none;
   }
+  // Every partition is led here from the start.
+  void watch_leadership(LeadershipListener l) override {
+    std::lock_guard lock(leadership_mu);
+    listener = std::move(l);
+    if (!listener) return;
+    StoreLeadership all;
+    for (int32_t p = 0; p < partitions(); ++p) all.led.push_back({p, has_records(p)});
+    listener(all);
+  }
+  void move_leadership(const StoreLeadership& change) {
+    std::lock_guard lock(leadership_mu);
+    if (listener) listener(change);
+  }
+  bool has_records(int32_t partition) {
+    std::lock_guard lock(mu);
+    return !log[partition].empty();
+  }
+  void set_commit_hook(std::function<ErrorCode(const StoreAppend&)> hook) {
+    std::lock_guard lock(mu);
+    commit_hook = std::move(hook);
+  }
+  void set_read_hook(std::function<void(int32_t)> hook) {
+    std::lock_guard lock(mu);
+    read_hook = std::move(hook);
+  }
+
   std::mutex mu;
   bool fail = false;
   std::map<int32_t, std::vector<StoreRecord>> log;
+  std::function<ErrorCode(const StoreAppend&)> commit_hook;
+  std::function<void(int32_t)> read_hook;
+  std::mutex leadership_mu;
+  LeadershipListener listener;
 };
 
 // A result delivered by a callback, awaited with a timeout.
@@ -269,6 +325,7 @@ TEST_CASE("group coordinator: members join, the leader assigns, followers receiv
 TEST_CASE("group coordinator: validation errors") {
   MemoryStore store;
   GroupCoordinator c(test_config(), store);
+  REQUIRE(c.load() == ErrorCode::none);
   c.start();
   Awaited<JoinResult> r1;
   c.join_group(join_request("", 1), r1.callback());  // below group.min.session.timeout.ms
@@ -308,6 +365,7 @@ TEST_CASE("group coordinator: validation errors") {
 TEST_CASE("group coordinator: an expired session removes the member") {
   MemoryStore store;
   GroupCoordinator c(test_config(), store);
+  REQUIRE(c.load() == ErrorCode::none);
   c.start();
   const std::string a = member_id_for(c, 50);
   Awaited<JoinResult> ja;
@@ -326,6 +384,7 @@ TEST_CASE("group coordinator: an expired session removes the member") {
 TEST_CASE("group coordinator: a static member rejoins without a rebalance") {
   MemoryStore store;
   GroupCoordinator c(test_config(), store);
+  REQUIRE(c.load() == ErrorCode::none);
   c.start();
   Awaited<JoinResult> j1;
   c.join_group(join_request("", 10000, "instance-1"), j1.callback());
@@ -357,6 +416,7 @@ TEST_CASE("group coordinator: a static member's restart state does not rebalance
   // generation it owned: Kafka keeps the group Stable (its protocol does not change).
   MemoryStore store;
   GroupCoordinator c(test_config(), store);
+  REQUIRE(c.load() == ErrorCode::none);
   c.start();
   auto subscription = [](std::vector<std::string> topics, int32_t generation) {
     kfk::client::Subscription s;
@@ -401,6 +461,7 @@ TEST_CASE("group coordinator: offsets are committed, fetched, reloaded and delet
   MemoryStore store;
   {
     GroupCoordinator c(test_config(), store);
+    REQUIRE(c.load() == ErrorCode::none);
     c.start();
     CommitRequest commit;
     commit.group_id = "g";
@@ -459,6 +520,7 @@ TEST_CASE("group coordinator: offsets of an empty group expire after the retenti
   auto config = test_config();
   config.offsets_retention_ms = 1000;
   GroupCoordinator c(config, store);
+  REQUIRE(c.load() == ErrorCode::none);
   CommitRequest commit;
   commit.group_id = "g";
   commit.partitions = {{TopicPartitionKey{"t", 0}, 10, -1, std::nullopt}};
@@ -477,6 +539,7 @@ TEST_CASE("group coordinator: OffsetCommit v1's commit time counts for the reten
   auto config = test_config();
   config.offsets_retention_ms = 1000;
   GroupCoordinator c(config, store);
+  REQUIRE(c.load() == ErrorCode::none);
   const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
                           std::chrono::system_clock::now().time_since_epoch())
                           .count();
@@ -491,6 +554,7 @@ TEST_CASE("group coordinator: OffsetCommit v1's commit time counts for the reten
 TEST_CASE("group coordinator: a rebalance ends at its timeout without the missing members") {
   MemoryStore store;
   GroupCoordinator c(test_config(), store);
+  REQUIRE(c.load() == ErrorCode::none);
   c.start();
   const std::string a = member_id_for(c, 100);
   Awaited<JoinResult> ja;
@@ -565,6 +629,7 @@ JoinResult rejoin_completes_at_once(GroupCoordinator& c, const JoinRequest& req,
 TEST_CASE("group coordinator: a lone member's changed subscription rebalances at once") {
   MemoryStore store;
   GroupCoordinator c(test_config(), store);
+  REQUIRE(c.load() == ErrorCode::none);
   c.start();
   auto r1 = join_alone(c);
   sync_alone(c, r1);
@@ -583,6 +648,7 @@ TEST_CASE("group coordinator: a lone member's changed subscription rebalances at
 TEST_CASE("group coordinator: a protocol change during CompletingRebalance completes at once") {
   MemoryStore store;
   GroupCoordinator c(test_config(), store);
+  REQUIRE(c.load() == ErrorCode::none);
   c.start();
   auto r1 = join_alone(c);
   // No SyncGroup yet: the member joins again with other metadata.
@@ -599,6 +665,7 @@ TEST_CASE("group coordinator: a protocol change during CompletingRebalance compl
 TEST_CASE("group coordinator: a static member rejoining with new metadata completes at once") {
   MemoryStore store;
   GroupCoordinator c(test_config(), store);
+  REQUIRE(c.load() == ErrorCode::none);
   c.start();
   const std::string instance = "instance-1";
   auto r1 = join_alone(c, instance);
@@ -629,6 +696,7 @@ TEST_CASE("group coordinator: a static member rejoining with new metadata comple
 TEST_CASE("group coordinator: the last member leaving empties the group at once") {
   MemoryStore store;
   GroupCoordinator c(test_config(), store);
+  REQUIRE(c.load() == ErrorCode::none);
   c.start();
   auto r1 = join_alone(c);
   sync_alone(c, r1);
@@ -637,5 +705,232 @@ TEST_CASE("group coordinator: the last member leaving empties the group at once"
   auto d = c.describe_group("g");
   CHECK(d.state == GroupState::empty);
   CHECK(d.members.empty());
+  c.shutdown();
+}
+
+namespace {
+
+// A group id whose records go to `partition` (of MemoryStore's 3).
+std::string group_on_partition(int32_t partition) {
+  for (int i = 0;; ++i) {
+    std::string id = "group-" + std::to_string(i);
+    if (partition_for_group(id, 3) == partition) return id;
+  }
+}
+
+CommitRequest commit_of(const std::string& group, int64_t offset) {
+  CommitRequest commit;
+  commit.group_id = group;
+  commit.partitions = {{TopicPartitionKey{"t", 0}, offset, -1, std::nullopt}};
+  return commit;
+}
+
+// The group's committed offset of t-0 (-1: none), or the fetch's error as a negative code.
+int64_t committed(GroupCoordinator& c, const std::string& group) {
+  std::vector<FetchedOffset> out;
+  const auto err = c.fetch_offsets(
+      group, std::vector<std::pair<std::string, std::vector<int32_t>>>{{"t", {0}}}, out);
+  if (err != ErrorCode::none) return -1000 - static_cast<int64_t>(err);
+  return out.at(0).offset;
+}
+
+// A gate a store hook waits at (bounded, so a broken coordinator fails the test, not hangs it).
+struct Gate {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool open = false;
+  bool entered = false;
+  bool timed_out = false;
+  void wait() {
+    std::unique_lock lock(mu);
+    entered = true;
+    cv.notify_all();
+    if (!cv.wait_for(lock, std::chrono::seconds(5), [&] { return open; })) timed_out = true;
+  }
+  void release() {
+    std::lock_guard lock(mu);
+    open = true;
+    cv.notify_all();
+  }
+  bool was_entered() {
+    std::lock_guard lock(mu);
+    return entered;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("group coordinator: a commit is awaited without the coordinator's lock") {
+  MemoryStore store;
+  GroupCoordinator c(test_config(), store);
+  REQUIRE(c.load() == ErrorCode::none);
+  const std::string slow = group_on_partition(0);
+  const std::string fast = group_on_partition(1);
+  // The commit of `slow` is held until a commit of `fast` has completed: a coordinator that
+  // held its lock over the wait could not serve that one, and the gate would time out.
+  Gate gate;
+  store.set_commit_hook([&](const StoreAppend& a) {
+    if (a.partition == 0) gate.wait();
+    return ErrorCode::none;
+  });
+  std::vector<ErrorCode> slow_errors;
+  std::thread t([&] { slow_errors = c.commit_offsets(commit_of(slow, 10)); });
+  REQUIRE(eventually([&] { return gate.was_entered(); }));
+  CHECK(committed(c, slow) == -1);  // not applied before its commit
+  CHECK(c.commit_offsets(commit_of(fast, 20)) == std::vector<ErrorCode>{ErrorCode::none});
+  CHECK(committed(c, fast) == 20);
+  gate.release();
+  t.join();
+  CHECK(!gate.timed_out);
+  CHECK(slow_errors == std::vector<ErrorCode>{ErrorCode::none});
+  CHECK(committed(c, slow) == 10);
+}
+
+TEST_CASE("group coordinator: commits apply in log order, whatever order their waits end") {
+  MemoryStore store;
+  GroupCoordinator c(test_config(), store);
+  REQUIRE(c.load() == ErrorCode::none);
+  Gate first_gate;
+  std::atomic<int> calls{0};
+  std::atomic<ErrorCode> second_result{ErrorCode::none};
+  store.set_commit_hook([&](const StoreAppend&) {
+    const int call = calls++;
+    if (call == 0) first_gate.wait();
+    return call == 1 ? second_result.load() : ErrorCode::none;
+  });
+
+  SUBCASE("a later commit covers the earlier one: both apply, the later last") {
+    std::vector<ErrorCode> first;
+    std::thread t([&] { first = c.commit_offsets(commit_of("g", 1)); });
+    REQUIRE(eventually([&] { return first_gate.was_entered(); }));
+    CHECK(c.commit_offsets(commit_of("g", 2)) == std::vector<ErrorCode>{ErrorCode::none});
+    CHECK(committed(c, "g") == 2);
+    first_gate.release();
+    t.join();
+    CHECK(first == std::vector<ErrorCode>{ErrorCode::none});
+    CHECK(committed(c, "g") == 2);  // the earlier write never overwrites the later one
+  }
+  SUBCASE("a later commit that fails waits for the earlier one and answers the error") {
+    // A failed fsync is KAFKA_STORAGE_ERROR, which a commit answers as NOT_COORDINATOR.
+    second_result = ErrorCode::kafka_storage_error;
+    std::vector<ErrorCode> first;
+    std::vector<ErrorCode> second;
+    std::thread t1([&] { first = c.commit_offsets(commit_of("g", 1)); });
+    REQUIRE(eventually([&] { return first_gate.was_entered(); }));
+    std::thread t2([&] { second = c.commit_offsets(commit_of("g", 2)); });
+    REQUIRE(eventually([&] { return calls.load() == 2; }));
+    CHECK(committed(c, "g") == -1);
+    first_gate.release();
+    t1.join();
+    t2.join();
+    CHECK(first == std::vector<ErrorCode>{ErrorCode::none});
+    CHECK(second == std::vector<ErrorCode>{ErrorCode::not_coordinator});
+    CHECK(committed(c, "g") == 1);
+  }
+  CHECK(!first_gate.timed_out);
+}
+
+TEST_CASE("group coordinator: SyncGroup answers once the assignment is committed") {
+  MemoryStore store;
+  GroupCoordinator c(test_config(), store);
+  REQUIRE(c.load() == ErrorCode::none);
+  c.start();
+  const std::string a = member_id_for(c);
+  Awaited<JoinResult> ja;
+  c.join_group(join_request(a), ja.callback());
+  auto ra = ja.get();
+  REQUIRE(ra.error == ErrorCode::none);
+
+  Gate gate;
+  store.set_commit_hook([&](const StoreAppend&) {
+    gate.wait();
+    return ErrorCode::none;
+  });
+  Awaited<SyncResult> sa;
+  std::thread t([&] { c.sync_group(sync_request(ra, {{a, Bytes{0xA}}}), sa.callback()); });
+  REQUIRE(eventually([&] { return gate.was_entered(); }));
+  // Written, not committed: no answer yet, the group still completing its rebalance (and
+  // served meanwhile: the wait holds no lock).
+  CHECK(!sa.ready());
+  CHECK(c.describe_group("g").state == GroupState::completing_rebalance);
+  CHECK(c.heartbeat("g", a, std::nullopt, ra.generation_id) == ErrorCode::none);
+  gate.release();
+  t.join();
+  CHECK(sa.get().assignment == Bytes{0xA});
+  CHECK(c.describe_group("g").state == GroupState::stable);
+  CHECK(!gate.timed_out);
+
+  // A commit that fails: the waiting members get the error and the group rebalances.
+  store.set_commit_hook([](const StoreAppend&) { return ErrorCode::kafka_storage_error; });
+  const std::string b = member_id_for(c);
+  Awaited<JoinResult> jb;
+  c.join_group(join_request(b), jb.callback());
+  Awaited<JoinResult> ja2;
+  c.join_group(join_request(a), ja2.callback());
+  auto ra2 = ja2.get();
+  REQUIRE(ra2.error == ErrorCode::none);
+  REQUIRE(jb.get().error == ErrorCode::none);
+  Awaited<SyncResult> sa2;
+  c.sync_group(sync_request(ra2, {{a, Bytes{1}}, {b, Bytes{2}}}), sa2.callback());
+  CHECK(sa2.get().error == ErrorCode::not_coordinator);
+  CHECK(c.describe_group("g").state == GroupState::preparing_rebalance);
+  c.shutdown();
+}
+
+TEST_CASE("group coordinator: partitions are unloaded and loaded as leadership moves") {
+  MemoryStore store;
+  GroupCoordinator c(test_config(), store);
+  REQUIRE(c.load() == ErrorCode::none);
+  c.start();
+  const int32_t p = partition_for_group("g", 3);
+  REQUIRE(c.commit_offsets(commit_of("g", 10)) == std::vector<ErrorCode>{ErrorCode::none});
+
+  // A member waits in JoinGroup for another one: unloading answers it.
+  const std::string a = member_id_for(c);
+  Awaited<JoinResult> ja;
+  c.join_group(join_request(a), ja.callback());
+  REQUIRE(ja.get().error == ErrorCode::none);
+  const std::string b = member_id_for(c);
+  Awaited<JoinResult> jb;
+  c.join_group(join_request(b), jb.callback());
+  CHECK(!jb.ready());
+
+  StoreLeadership resigned;
+  resigned.resigned = {p};
+  store.move_leadership(resigned);
+  CHECK(jb.get().error == ErrorCode::not_coordinator);
+  CHECK(c.group_count() == 0);
+  CHECK(committed(c, "g") == -1000 - static_cast<int64_t>(ErrorCode::not_coordinator));
+  CHECK(c.commit_offsets(commit_of("g", 11)) == std::vector<ErrorCode>{ErrorCode::not_coordinator});
+  CHECK(c.heartbeat("g", a, std::nullopt, 1) == ErrorCode::not_coordinator);
+  Awaited<JoinResult> again;
+  c.join_group(join_request(""), again.callback());
+  CHECK(again.get().error == ErrorCode::not_coordinator);
+  // Other partitions are still served.
+  const std::string other = group_on_partition((p + 1) % 3);
+  CHECK(c.commit_offsets(commit_of(other, 5)) == std::vector<ErrorCode>{ErrorCode::none});
+
+  // Led again: LOAD_IN_PROGRESS while its records are read, then the groups are back.
+  Gate reading;
+  store.set_read_hook([&](int32_t) { reading.wait(); });
+  StoreLeadership led;
+  led.led = {{p, true}};
+  store.move_leadership(led);
+  REQUIRE(eventually([&] { return reading.was_entered(); }));
+  CHECK(committed(c, "g") == -1000 - static_cast<int64_t>(ErrorCode::coordinator_load_in_progress));
+  CHECK(c.describe_group("g").error == ErrorCode::coordinator_load_in_progress);
+  CHECK(committed(c, other) == 5);
+  reading.release();
+  REQUIRE(eventually([&] { return committed(c, "g") == 10; }));
+  // Membership is stored with a generation's assignment, which this group never had.
+  CHECK(c.describe_group("g").state == GroupState::empty);
+  CHECK(!reading.timed_out);
+
+  // A new partition (nothing to read) is served at once.
+  store.set_read_hook(nullptr);
+  store.move_leadership(resigned);
+  led.led = {{p, false}};
+  store.move_leadership(led);
+  CHECK(committed(c, "g") == -1);
   c.shutdown();
 }

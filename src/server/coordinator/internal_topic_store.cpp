@@ -43,14 +43,21 @@ int32_t InternalTopicStore::partitions() {
   return topic_.partitions;
 }
 
-ErrorCode InternalTopicStore::append(int32_t partition, const std::vector<StoreRecord>& records,
-                                     int64_t now_ms) {
+StoreAppend InternalTopicStore::append(int32_t partition, const std::vector<StoreRecord>& records,
+                                       int64_t now_ms) {
+  StoreAppend out;
+  out.partition = partition;
   // A coordinator writes only to the partitions this broker leads, of a topic that exists.
   const auto table = partitions_.table();
-  if (table->image().find_topic(topic_.name) == nullptr)
-    return ErrorCode::coordinator_not_available;
+  if (table->image().find_topic(topic_.name) == nullptr) {
+    out.error = ErrorCode::coordinator_not_available;
+    return out;
+  }
   const PartitionLookup leader = table->leader(topic_.name, partition);
-  if (!leader.ok()) return ErrorCode::not_leader_or_follower;
+  if (!leader.ok()) {
+    out.error = ErrorCode::not_leader_or_follower;
+    return out;
+  }
   storage::PartitionLog* log = &leader.partition->log();
   record::BatchOptions options;
   record::BatchBuilder builder(options);
@@ -67,14 +74,43 @@ ErrorCode InternalTopicStore::append(int32_t partition, const std::vector<StoreR
   auto result = log->append(batch, append_options);
   if (!result.ok()) {
     spdlog::warn("{}-{}: append failed: {}", topic_.name, partition, result.error_message);
-    return result.error;
+    out.error = result.error;
+    return out;
   }
-  if (result.flush_needed) {
-    if (auto err = log->flush_up_to(result.last_offset + 1); !err.ok())
+  out.end_offset = result.last_offset + 1;
+  out.flush = result.flush_needed;
+  out.replica = table->local(topic_.name, partition);
+  return out;
+}
+
+ErrorCode InternalTopicStore::await_commit(const StoreAppend& append) {
+  if (append.error != ErrorCode::none) return append.error;
+  if (append.flush) {
+    // flush_up_to returns at once when a later append's flush already covered this one.
+    auto* replica = static_cast<Partition*>(append.replica.get());
+    if (auto err = replica->log().flush_up_to(append.end_offset); !err.ok())
       return err.kafka_error_code();
   }
-  delayed_.notify(topic_.name, partition, result.last_offset + 1);
+  delayed_.notify(topic_.name, append.partition, append.end_offset);
   return ErrorCode::none;
+}
+
+void InternalTopicStore::watch_leadership(LeadershipListener listener) {
+  leadership_.reset();
+  if (!listener) return;
+  leadership_ = partitions_.watch_leadership(
+      topic_.name, [listener = std::move(listener)](const LeadershipChange& change) {
+        StoreLeadership out;
+        out.resigned = change.resigned;
+        for (int32_t p : change.led) {
+          // Reading the log's bounds costs no disk read: the coordinator's loader reads.
+          const auto replica = change.table->local(change.topic, p);
+          const bool has_records =
+              replica && replica->log().log_end_offset() > replica->log().log_start_offset();
+          out.led.push_back(StoreLeadership::Led{p, has_records});
+        }
+        listener(out);
+      });
 }
 
 namespace {

@@ -2,7 +2,9 @@
 // creates __consumer_offsets when a client first looks for a coordinator), written like any
 // partition (its appends wake the fetches waiting on it), read back when its coordinator
 // loads. It reaches partitions through the partition layer, and the controller only to
-// create the topic, so no coordinator needs the broker object.
+// create the topic, so no coordinator needs the broker object. Its coordinator learns which
+// partitions to load and unload from the partition layer's leadership changes
+// (watch_leadership).
 #pragma once
 
 #include <asio/awaitable.hpp>
@@ -10,12 +12,12 @@
 #include <string>
 
 #include "server/coordinator/coordinator_store.h"
+#include "server/partition/partition_manager.h"
 
 namespace kfk::server {
 
 class ControllerClient;
 class DelayedOperations;
-class PartitionManager;
 
 // What an internal topic is created with.
 struct InternalTopic {
@@ -29,7 +31,7 @@ struct InternalTopic {
 
 class InternalTopicStore : public CoordinatorStore {
  public:
-  InternalTopicStore(InternalTopic topic, const PartitionManager& partitions,
+  InternalTopicStore(InternalTopic topic, PartitionManager& partitions,
                      ControllerClient& controller, DelayedOperations& delayed)
       : topic_(std::move(topic)),
         partitions_(partitions),
@@ -43,19 +45,24 @@ class InternalTopicStore : public CoordinatorStore {
   asio::awaitable<protocol::ErrorCode> ensure_topic();
 
   int32_t partitions() override;
-  protocol::ErrorCode append(int32_t partition, const std::vector<StoreRecord>& records,
-                             int64_t now_ms) override;
+  StoreAppend append(int32_t partition, const std::vector<StoreRecord>& records,
+                     int64_t now_ms) override;
+  // Flushes up to the append's end when the topic's flush policy asked for it, then wakes the
+  // fetches waiting on the partition. With replication: waits for the high watermark.
+  protocol::ErrorCode await_commit(const StoreAppend& append) override;
   // Damage costs the records it holds, never the others: a read that starts in a damaged
   // range is resumed after it, and the range is logged as lost.
   protocol::ErrorCode read_all(int32_t partition, const Visit& visit) override;
+  void watch_leadership(LeadershipListener listener) override;
 
  private:
   void report_damage(int32_t partition, int64_t first, int64_t next, std::string_view reason) const;
 
   const InternalTopic topic_;
-  const PartitionManager& partitions_;
+  PartitionManager& partitions_;
   ControllerClient& controller_;
   DelayedOperations& delayed_;
+  LeadershipWatch leadership_;
 };
 
 }  // namespace kfk::server

@@ -104,6 +104,8 @@ struct Group {
   std::map<std::string, std::string> static_members;         // instance id -> member id
   std::map<std::string, Clock::time_point> pending_members;  // KIP-394: id given, not joined yet
   std::map<TopicPartitionKey, CommittedOffset> offsets;
+  // Commits appended to the log and not applied yet, by partition: expiry leaves those alone.
+  std::map<TopicPartitionKey, int32_t> pending_offsets;
   // PreparingRebalance: when the join phase ends; CompletingRebalance: when the leader's
   // SyncGroup is due.
   Clock::time_point rebalance_deadline{};

@@ -7,6 +7,7 @@
 #include <chrono>
 
 #include "server/group/group_records.h"
+#include "server/group/store_errors.h"
 #include "server/storage/file_io.h"
 
 namespace kfk::server::group {
@@ -26,39 +27,6 @@ std::string new_member_id(const std::string& prefix) {
     hex += fmt::format("{:02x}", u[i]);
   }
   return prefix + "-" + hex;
-}
-
-// Storage failures as Kafka's coordinator reports them to group members.
-ErrorCode member_error_for_store(ErrorCode e) {
-  switch (e) {
-    case ErrorCode::none:
-      return e;
-    case ErrorCode::unknown_topic_or_partition:
-    case ErrorCode::not_enough_replicas:
-    case ErrorCode::not_enough_replicas_after_append:
-    case ErrorCode::request_timed_out:
-      return ErrorCode::coordinator_not_available;
-    case ErrorCode::not_leader_or_follower:
-    case ErrorCode::kafka_storage_error:
-      return ErrorCode::not_coordinator;
-    case ErrorCode::message_too_large:
-    case ErrorCode::record_list_too_large:
-    case ErrorCode::invalid_fetch_size:
-      return ErrorCode::unknown_server_error;
-    default:
-      return e;
-  }
-}
-
-ErrorCode commit_error_for_store(ErrorCode e) {
-  switch (e) {
-    case ErrorCode::message_too_large:
-    case ErrorCode::record_list_too_large:
-    case ErrorCode::invalid_fetch_size:
-      return ErrorCode::invalid_commit_offset_size;
-    default:
-      return member_error_for_store(e);
-  }
 }
 
 bool same_protocols(const Member& m, const JoinRequest& req) {
@@ -97,60 +65,6 @@ GroupCoordinator::~GroupCoordinator() { shutdown(); }
 
 // --- lifecycle --------------------------------------------------------------------------
 
-ErrorCode GroupCoordinator::load() {
-  Lock lock(mu_);
-  const int32_t partitions = store_.partitions();
-  size_t records = 0;
-  for (int32_t p = 0; p < partitions; ++p) {
-    auto visit = [&](std::optional<std::span<const uint8_t>> key,
-                     std::optional<std::span<const uint8_t>> value) {
-      std::string error;
-      auto rec = parse_stored_record(key, value, error);
-      if (!rec) {
-        spdlog::warn("__consumer_offsets-{}: skipping a record: {}", p, error);
-        return;
-      }
-      ++records;
-      if (rec->kind == StoredRecord::Kind::offset_commit) {
-        if (rec->offset) {
-          get_or_create(rec->group_id).offsets[rec->partition] = std::move(*rec->offset);
-        } else if (Group* g = find(rec->group_id)) {
-          g->offsets.erase(rec->partition);
-        }
-        return;
-      }
-      if (rec->group_tombstone) {
-        // The group was deleted; offsets committed after the tombstone come later.
-        groups_.erase(rec->group_id);
-        return;
-      }
-      Group& g = get_or_create(rec->group_id);
-      auto offsets = std::move(g.offsets);
-      g = std::move(rec->group);
-      g.offsets = std::move(offsets);
-    };
-    if (auto err = store_.read_all(p, visit); err != ErrorCode::none) return err;
-  }
-  // Loaded members must heartbeat within their session timeout, or they are removed.
-  const auto now = Clock::now();
-  for (auto it = groups_.begin(); it != groups_.end();) {
-    Group& g = *it->second;
-    if (g.members.empty() && g.offsets.empty() && !g.protocol_type) {
-      it = groups_.erase(it);
-      continue;
-    }
-    for (auto& [id, m] : g.members) {
-      m.heartbeat_deadline = now + ms(m.session_timeout_ms);
-      schedule(g, m.heartbeat_deadline);
-    }
-    ++it;
-  }
-  if (records > 0)
-    spdlog::info("group coordinator: loaded {} groups from {} records of __consumer_offsets",
-                 groups_.size(), records);
-  return ErrorCode::none;
-}
-
 void GroupCoordinator::start() {
   Lock lock(mu_);
   if (timer_.joinable()) return;
@@ -159,6 +73,8 @@ void GroupCoordinator::start() {
 }
 
 void GroupCoordinator::shutdown() {
+  // Outside the lock: a leadership call in progress takes it.
+  store_.watch_leadership(nullptr);
   {
     Lock lock(mu_);
     stopping_ = true;
@@ -179,7 +95,9 @@ void GroupCoordinator::shutdown() {
     }
   }
   timer_wake_.notify_all();
+  loads_changed_.notify_all();
   if (timer_.joinable()) timer_.join();
+  if (loader_.joinable()) loader_.join();
 }
 
 size_t GroupCoordinator::group_count() const {
@@ -218,6 +136,11 @@ void GroupCoordinator::transition(Group& g, GroupState state) {
 
 void GroupCoordinator::join_group(JoinRequest req, JoinCallback done) {
   Lock lock(mu_);
+  join_group_locked(req, done);
+  await_writes(lock);
+}
+
+void GroupCoordinator::join_group_locked(JoinRequest& req, JoinCallback& done) {
   auto fail = [&](ErrorCode e) {
     JoinResult r;
     r.error = e;
@@ -226,6 +149,7 @@ void GroupCoordinator::join_group(JoinRequest req, JoinCallback done) {
   };
   if (stopping_) return fail(ErrorCode::not_coordinator);
   if (req.group_id.empty()) return fail(ErrorCode::invalid_group_id);
+  if (auto e = coordinator_error(req.group_id); e != ErrorCode::none) return fail(e);
   if (req.session_timeout_ms < config_.min_session_timeout_ms ||
       req.session_timeout_ms > config_.max_session_timeout_ms)
     return fail(ErrorCode::invalid_session_timeout);
@@ -370,28 +294,46 @@ void GroupCoordinator::join_static_member(Group& g, JoinRequest& req, JoinCallba
         member.client_id = req.client_id;
         member.client_host = req.client_host;
         touch(g, member);
-        if (auto err = store_group(g); err != ErrorCode::none) {
-          // Undo the replacement: the old id stays valid.
-          member.session_timeout_ms = old_session;
-          member.rebalance_timeout_ms = old_rebalance;
-          member.protocols = std::move(old_protocols);
-          auto back = g.members.extract(new_id);
+        // Undoes the replacement when the write fails: the old id stays valid.
+        auto revert = [this, group_id = g.group_id, instance, old_id, new_id, was_leader,
+                       old_session, old_rebalance, old_protocols]() mutable {
+          Group* group = find(group_id);
+          if (group == nullptr) return;
+          auto s = group->static_members.find(instance);
+          if (s == group->static_members.end() || s->second != new_id) return;
+          auto back = group->members.extract(new_id);
+          if (back.empty()) return;
+          back.mapped().session_timeout_ms = old_session;
+          back.mapped().rebalance_timeout_ms = old_rebalance;
+          back.mapped().protocols = std::move(old_protocols);
           back.key() = old_id;
           back.mapped().member_id = old_id;
-          g.members.insert(std::move(back));
-          g.static_members[instance] = old_id;
-          if (was_leader) g.leader_id = old_id;
-          JoinResult r;
-          r.error = err;
-          done(std::move(r));
-          return;
-        }
+          group->members.insert(std::move(back));
+          s->second = old_id;
+          if (was_leader && group->leader_id == new_id) group->leader_id = old_id;
+        };
         const bool leader = g.leader_id == new_id;
         JoinResult r = join_result(g, member, leader);
         // The leader need not compute the assignment again (KIP-814; older clients do, and
         // their SyncGroup in the Stable state changes nothing).
         r.skip_assignment = leader && req.supports_skip_assignment;
-        done(std::move(r));
+        // The answer waits for the write's commit.
+        auto err = store_group(g, [revert, r, done](ErrorCode e) mutable {
+          if (e != ErrorCode::none) {
+            revert();
+            JoinResult failed;
+            failed.error = e;
+            done(std::move(failed));
+            return;
+          }
+          done(std::move(r));
+        });
+        if (err != ErrorCode::none) {
+          revert();
+          JoinResult failed;
+          failed.error = err;
+          done(std::move(failed));
+        }
         return;
       }
       update_member(g, member, req, std::move(done));
@@ -539,9 +481,12 @@ void GroupCoordinator::complete_join(Group& g) {
     g.protocol_name.reset();
     g.leader_id.reset();
     transition(g, GroupState::empty);
-    if (auto err = store_group(g); err != ErrorCode::none)
-      spdlog::warn("group {}: could not store the empty group: {}", g.group_id,
-                   protocol::error_name(static_cast<int16_t>(err)));
+    auto warn = [id = g.group_id](ErrorCode err) {
+      if (err != ErrorCode::none)
+        spdlog::warn("group {}: could not store the empty group: {}", id,
+                     protocol::error_name(static_cast<int16_t>(err)));
+    };
+    warn(store_group(g, warn));
     spdlog::info("group {}: generation {} is empty", g.group_id, g.generation_id);
     return;
   }
@@ -629,6 +574,11 @@ void GroupCoordinator::reset_awaiting_sync(Group& g, ErrorCode error) {
 
 void GroupCoordinator::sync_group(SyncRequest req, SyncCallback done) {
   Lock lock(mu_);
+  sync_group_locked(req, done);
+  await_writes(lock);
+}
+
+void GroupCoordinator::sync_group_locked(SyncRequest& req, SyncCallback& done) {
   auto fail = [&](ErrorCode e) {
     SyncResult r;
     r.error = e;
@@ -636,6 +586,7 @@ void GroupCoordinator::sync_group(SyncRequest req, SyncCallback done) {
   };
   if (stopping_) return fail(ErrorCode::not_coordinator);
   if (req.group_id.empty()) return fail(ErrorCode::invalid_group_id);
+  if (auto e = coordinator_error(req.group_id); e != ErrorCode::none) return fail(e);
   Group* gp = find(req.group_id);
   if (gp == nullptr) return fail(ErrorCode::unknown_member_id);
   Group& g = *gp;
@@ -680,32 +631,46 @@ void GroupCoordinator::sync_group(SyncRequest req, SyncCallback done) {
   m.awaiting_sync = std::move(done);
   if (g.leader_id != m.member_id) return;
 
-  // The leader's assignment: members it leaves out get an empty one.
+  // The leader's assignment: members it leaves out get an empty one. As in Kafka, the group
+  // stays in CompletingRebalance until the assignment is committed; then, if no rebalance
+  // began meanwhile (whatever began it answered the waiting members), it becomes Stable and
+  // every waiting member gets its assignment.
   std::map<std::string, protocol::Bytes> assignment;
   for (auto& [id, bytes] : req.assignments) assignment[id] = std::move(bytes);
-  std::map<std::string, protocol::Bytes> previous;
-  for (auto& [id, member] : g.members) {
-    previous[id] = std::move(member.assignment);
-    auto a = assignment.find(id);
-    member.assignment = a == assignment.end() ? protocol::Bytes{} : std::move(a->second);
-  }
-  const ErrorCode err = store_group(g);
-  if (err != ErrorCode::none) {
-    for (auto& [id, member] : g.members) member.assignment = std::move(previous[id]);
-    reset_awaiting_sync(g, err);
-    prepare_rebalance(g, "the group's assignment could not be stored");
-    return;
-  }
-  transition(g, GroupState::stable);
-  g.pending_sync.clear();
-  for (auto& [id, member] : g.members) {
-    if (!member.awaiting_sync) continue;
-    SyncResult r;
-    r.protocol_type = g.protocol_type;
-    r.protocol_name = g.protocol_name;
-    r.assignment = member.assignment;
-    std::exchange(member.awaiting_sync, nullptr)(std::move(r));
-  }
+  for (auto& [id, member] : g.members) assignment[id];  // those left out: empty
+  std::erase_if(assignment, [&](const auto& a) { return !g.has_member(a.first); });
+  // The record holds the new assignment; the members keep theirs until it is committed.
+  for (auto& [id, member] : g.members) std::swap(member.assignment, assignment[id]);
+  const StoreRecord record{group_metadata_key(g.group_id),
+                           group_metadata_value(g, storage::wall_clock_ms())};
+  for (auto& [id, member] : g.members) std::swap(member.assignment, assignment[id]);
+  const int32_t generation = g.generation_id;
+  auto apply = [this, group_id = g.group_id, generation,
+                assignment = std::move(assignment)](ErrorCode e) mutable {
+    Group* group = find(group_id);
+    if (group == nullptr || group->state != GroupState::completing_rebalance ||
+        group->generation_id != generation)
+      return;
+    if (e != ErrorCode::none) {
+      reset_awaiting_sync(*group, e);
+      prepare_rebalance(*group, "the group's assignment could not be stored");
+      return;
+    }
+    for (auto& [id, member] : group->members) member.assignment = std::move(assignment[id]);
+    transition(*group, GroupState::stable);
+    group->pending_sync.clear();
+    for (auto& [id, member] : group->members) {
+      if (!member.awaiting_sync) continue;
+      SyncResult r;
+      r.protocol_type = group->protocol_type;
+      r.protocol_name = group->protocol_name;
+      r.assignment = member.assignment;
+      std::exchange(member.awaiting_sync, nullptr)(std::move(r));
+    }
+  };
+  const ErrorCode err = write(g.group_id, {record},
+                              [apply](ErrorCode e) mutable { apply(member_error_for_store(e)); });
+  if (err != ErrorCode::none) apply(member_error_for_store(err));
 }
 
 // --- Heartbeat and LeaveGroup -----------------------------------------------------------
@@ -716,6 +681,7 @@ ErrorCode GroupCoordinator::heartbeat(const std::string& group_id, const std::st
   Lock lock(mu_);
   if (stopping_) return ErrorCode::not_coordinator;
   if (group_id.empty()) return ErrorCode::invalid_group_id;
+  if (auto e = coordinator_error(group_id); e != ErrorCode::none) return e;
   Group* g = find(group_id);
   if (g == nullptr) return ErrorCode::unknown_member_id;
   if (g->state == GroupState::dead) return ErrorCode::coordinator_not_available;
@@ -746,6 +712,10 @@ std::vector<ErrorCode> GroupCoordinator::leave_group(const std::string& group_id
     group_error = ErrorCode::invalid_group_id;
     return errors;
   }
+  if (auto e = coordinator_error(group_id); e != ErrorCode::none) {
+    group_error = e;
+    return errors;
+  }
   Group* g = find(group_id);
   if (g == nullptr || g->state == GroupState::dead) {
     std::fill(errors.begin(), errors.end(), ErrorCode::unknown_member_id);
@@ -774,115 +744,12 @@ std::vector<ErrorCode> GroupCoordinator::leave_group(const std::string& group_id
     }
     remove_member(*g, id, "the member left the group");
   }
+  // The answer waits for the writes the departures made (an empty generation).
+  await_writes(lock);
   return errors;
 }
 
-// --- offsets ----------------------------------------------------------------------------
-
-std::vector<ErrorCode> GroupCoordinator::commit_offsets(const CommitRequest& req) {
-  Lock lock(mu_);
-  std::vector<ErrorCode> errors(req.partitions.size(), ErrorCode::none);
-  auto fail_all = [&](ErrorCode e) {
-    std::fill(errors.begin(), errors.end(), e);
-    return errors;
-  };
-  if (stopping_) return fail_all(ErrorCode::not_coordinator);
-  Group* g = find(req.group_id);
-  if (g == nullptr) {
-    // Offsets of a group that does not use the coordinator for membership (admin tools,
-    // assign()-only consumers): the group is created empty.
-    if (req.generation_id >= 0) return fail_all(ErrorCode::illegal_generation);
-    g = &get_or_create(req.group_id);
-  } else if (g->state == GroupState::dead) {
-    return fail_all(ErrorCode::coordinator_not_available);
-  } else if (req.generation_id < 0 && g->state == GroupState::empty) {
-    // Admin commit to an empty group.
-  } else if (req.generation_id >= 0 || !req.member_id.empty() || req.group_instance_id) {
-    if (req.group_instance_id) {
-      auto s = g->static_members.find(*req.group_instance_id);
-      if (s != g->static_members.end() && s->second != req.member_id)
-        return fail_all(ErrorCode::fenced_instance_id);
-    }
-    auto it = g->members.find(req.member_id);
-    if (it == g->members.end()) return fail_all(ErrorCode::unknown_member_id);
-    if (req.generation_id != g->generation_id) return fail_all(ErrorCode::illegal_generation);
-    if (g->state == GroupState::completing_rebalance)
-      return fail_all(ErrorCode::rebalance_in_progress);
-    touch(*g, it->second);
-  } else {
-    // Generation -1 without a member id, while the group has members.
-    return fail_all(ErrorCode::unknown_member_id);
-  }
-
-  const int64_t now = storage::wall_clock_ms();
-  std::vector<StoreRecord> records;
-  std::vector<std::pair<TopicPartitionKey, CommittedOffset>> accepted;
-  for (size_t i = 0; i < req.partitions.size(); ++i) {
-    const auto& p = req.partitions[i];
-    if (p.metadata && p.metadata->size() > static_cast<size_t>(config_.offset_metadata_max_bytes)) {
-      errors[i] = ErrorCode::offset_metadata_too_large;
-      continue;
-    }
-    CommittedOffset c;
-    c.offset = p.offset;
-    c.leader_epoch = p.leader_epoch;
-    c.metadata = p.metadata.value_or("");
-    c.commit_timestamp_ms = p.commit_timestamp_ms != -1 ? p.commit_timestamp_ms : now;
-    if (req.retention_time_ms != -1)
-      c.expire_timestamp_ms = req.retention_time_ms > INT64_MAX - now
-                                  ? INT64_MAX
-                                  : std::max<int64_t>(now + req.retention_time_ms, 0);
-    records.push_back({offset_commit_key(req.group_id, p.tp), offset_commit_value(c)});
-    accepted.emplace_back(p.tp, std::move(c));
-  }
-  if (records.empty()) return errors;
-  if (auto err = store(req.group_id, records); err != ErrorCode::none) {
-    const ErrorCode e = commit_error_for_store(err);
-    for (size_t i = 0; i < errors.size(); ++i)
-      if (errors[i] == ErrorCode::none) errors[i] = e;
-    return errors;
-  }
-  for (auto& [tp, c] : accepted) g->offsets[tp] = std::move(c);
-  return errors;
-}
-
-ErrorCode GroupCoordinator::fetch_offsets(
-    const std::string& group_id,
-    const std::optional<std::vector<std::pair<std::string, std::vector<int32_t>>>>& topics,
-    std::vector<FetchedOffset>& out) {
-  Lock lock(mu_);
-  if (stopping_) return ErrorCode::not_coordinator;
-  const Group* g = find(group_id);
-  if (!topics) {
-    if (g == nullptr) return ErrorCode::none;
-    for (const auto& [tp, c] : g->offsets) {
-      FetchedOffset f;
-      f.tp = tp;
-      f.offset = c.offset;
-      f.leader_epoch = c.leader_epoch;
-      f.metadata = c.metadata;
-      out.push_back(std::move(f));
-    }
-    return ErrorCode::none;
-  }
-  for (const auto& [topic, partitions] : *topics) {
-    for (int32_t p : partitions) {
-      FetchedOffset f;
-      f.tp = TopicPartitionKey{topic, p};
-      f.metadata = "";
-      if (g != nullptr) {
-        auto it = g->offsets.find(f.tp);
-        if (it != g->offsets.end()) {
-          f.offset = it->second.offset;
-          f.leader_epoch = it->second.leader_epoch;
-          f.metadata = it->second.metadata;
-        }
-      }
-      out.push_back(std::move(f));
-    }
-  }
-  return ErrorCode::none;
-}
+// --- ListGroups and DescribeGroups ---------------------------------------------------
 
 std::vector<GroupListing> GroupCoordinator::list_groups() const {
   Lock lock(mu_);
@@ -900,6 +767,10 @@ GroupDescription GroupCoordinator::describe_group(const std::string& group_id) c
   d.group_id = group_id;
   if (stopping_) {
     d.error = ErrorCode::not_coordinator;
+    return d;
+  }
+  if (auto e = coordinator_error(group_id); e != ErrorCode::none) {
+    d.error = e;
     return d;
   }
   const Group* g = find(group_id);
@@ -924,105 +795,6 @@ GroupDescription GroupCoordinator::describe_group(const std::string& group_id) c
     d.members.push_back(std::move(md));
   }
   return d;
-}
-
-ErrorCode GroupCoordinator::delete_group(const std::string& group_id) {
-  Lock lock(mu_);
-  if (stopping_) return ErrorCode::not_coordinator;
-  Group* g = find(group_id);
-  if (g == nullptr || g->state == GroupState::dead) return ErrorCode::group_id_not_found;
-  if (g->state != GroupState::empty) return ErrorCode::non_empty_group;
-  std::vector<StoreRecord> records;
-  for (const auto& [tp, c] : g->offsets)
-    records.push_back({offset_commit_key(group_id, tp), std::nullopt});
-  records.push_back({group_metadata_key(group_id), std::nullopt});
-  if (auto err = store(group_id, records); err != ErrorCode::none)
-    return member_error_for_store(err);
-  transition(*g, GroupState::dead);
-  groups_.erase(group_id);
-  spdlog::info("group {}: deleted", group_id);
-  return ErrorCode::none;
-}
-
-ErrorCode GroupCoordinator::delete_offsets(const std::string& group_id,
-                                           const std::vector<TopicPartitionKey>& partitions,
-                                           std::vector<ErrorCode>& errors) {
-  Lock lock(mu_);
-  errors.assign(partitions.size(), ErrorCode::none);
-  if (stopping_) return ErrorCode::not_coordinator;
-  Group* g = find(group_id);
-  if (g == nullptr || g->state == GroupState::dead) return ErrorCode::group_id_not_found;
-  std::optional<std::vector<std::string>> subscribed;
-  if (g->state != GroupState::empty) {
-    subscribed = g->subscribed_topics();
-    // A non-consumer group's topics are unknown to the broker: it must be empty.
-    if (!subscribed) return ErrorCode::non_empty_group;
-  }
-  std::vector<StoreRecord> records;
-  std::vector<TopicPartitionKey> removed;
-  for (size_t i = 0; i < partitions.size(); ++i) {
-    const auto& tp = partitions[i];
-    if (subscribed &&
-        std::find(subscribed->begin(), subscribed->end(), tp.topic) != subscribed->end()) {
-      errors[i] = ErrorCode::group_subscribed_to_topic;
-      continue;
-    }
-    if (!g->offsets.count(tp)) continue;
-    records.push_back({offset_commit_key(group_id, tp), std::nullopt});
-    removed.push_back(tp);
-  }
-  if (!records.empty()) {
-    if (auto err = store(group_id, records); err != ErrorCode::none)
-      return member_error_for_store(err);
-    for (const auto& tp : removed) g->offsets.erase(tp);
-  }
-  return ErrorCode::none;
-}
-
-void GroupCoordinator::expire_offsets(int64_t now_ms) {
-  Lock lock(mu_);
-  std::vector<std::string> emptied;
-  for (auto& [id, gp] : groups_) {
-    Group& g = *gp;
-    std::optional<std::vector<std::string>> subscribed;
-    const bool empty = g.state == GroupState::empty;
-    if (!empty) {
-      // Only offsets of topics the group no longer reads expire while it has members.
-      subscribed = g.subscribed_topics();
-      if (!subscribed) continue;
-    }
-    std::vector<StoreRecord> records;
-    std::vector<TopicPartitionKey> expired;
-    for (const auto& [tp, c] : g.offsets) {
-      if (subscribed &&
-          std::find(subscribed->begin(), subscribed->end(), tp.topic) != subscribed->end())
-        continue;
-      bool due;
-      if (c.expire_timestamp_ms >= 0) {
-        due = now_ms >= c.expire_timestamp_ms;
-      } else {
-        // A consumer group's offsets age from when it became empty; a group that only
-        // stores offsets, from each commit.
-        const int64_t base =
-            empty && g.protocol_type ? g.state_timestamp_ms : c.commit_timestamp_ms;
-        due = now_ms >= base + config_.offsets_retention_ms;
-      }
-      if (!due) continue;
-      records.push_back({offset_commit_key(id, tp), std::nullopt});
-      expired.push_back(tp);
-    }
-    if (!records.empty()) {
-      if (store(id, records) != ErrorCode::none) continue;
-      for (const auto& tp : expired) g.offsets.erase(tp);
-      spdlog::info("group {}: {} committed offsets expired", id, expired.size());
-    }
-    if (empty && g.offsets.empty() && g.members.empty()) emptied.push_back(id);
-  }
-  for (const auto& id : emptied) {
-    if (store(id, {{group_metadata_key(id), std::nullopt}}) != ErrorCode::none) continue;
-    groups_.erase(id);
-    spdlog::info("group {}: removed (empty, no committed offsets)", id);
-  }
 }
 
 // --- timers -----------------------------------------------------------------------------
@@ -1087,7 +859,7 @@ void GroupCoordinator::remove_pending_sync_members(Group& g) {
 void GroupCoordinator::maybe_remove(const std::string& group_id) {
   Group* g = find(group_id);
   if (g != nullptr && g->members.empty() && g->pending_members.empty() && g->offsets.empty() &&
-      g->state == GroupState::empty && !g->protocol_type)
+      g->pending_offsets.empty() && g->state == GroupState::empty && !g->protocol_type)
     groups_.erase(group_id);
 }
 
@@ -1109,6 +881,9 @@ void GroupCoordinator::timer_loop() {
     due.erase(std::unique(due.begin(), due.end()), due.end());
     for (const auto& id : due)
       if (Group* g = find(id)) check_deadlines(*g, now);
+    // Expired sessions may have emptied a group: its write is awaited without the lock.
+    await_writes(lock);
+    if (stopping_) break;
     if (now >= next_expiry) {
       lock.unlock();
       expire_offsets(storage::wall_clock_ms());
@@ -1116,22 +891,6 @@ void GroupCoordinator::timer_loop() {
       next_expiry = Clock::now() + ms(config_.offsets_retention_check_interval_ms);
     }
   }
-}
-
-// --- storage ----------------------------------------------------------------------------
-
-ErrorCode GroupCoordinator::store_group(Group& g) {
-  std::vector<StoreRecord> records{
-      {group_metadata_key(g.group_id), group_metadata_value(g, storage::wall_clock_ms())}};
-  return member_error_for_store(store(g.group_id, records));
-}
-
-ErrorCode GroupCoordinator::store(const std::string& group_id,
-                                  const std::vector<StoreRecord>& records) {
-  const int32_t partitions = store_.partitions();
-  if (partitions <= 0) return ErrorCode::coordinator_not_available;
-  return store_.append(partition_for_group(group_id, partitions), records,
-                       storage::wall_clock_ms());
 }
 
 }  // namespace kfk::server::group

@@ -7,15 +7,25 @@
 //   Empty with no offsets left --> Dead (removed)
 //
 // Every change of group membership or offsets is written to the group's partition of
-// __consumer_offsets (CoordinatorStore) before it is answered, and load() rebuilds the state from
-// those records at start. Thread-safe: one mutex over all groups (operations are short); a
-// timer thread expires sessions, ends rebalances at their timeouts and expires offsets.
-// Requests that wait (JoinGroup, SyncGroup) pass a callback, called exactly once, possibly
-// from another thread and under the coordinator's lock: it must only hand the result over.
+// __consumer_offsets (CoordinatorStore) before it is answered. The coordinator serves the
+// groups of the partitions this broker leads: load() starts following the store's leadership
+// changes; a partition newly led is loaded (its records replayed by a loader thread), one no
+// longer led is unloaded (its groups dropped). Requests for other groups answer
+// NOT_COORDINATOR, for a loading partition COORDINATOR_LOAD_IN_PROGRESS.
+//
+// Thread-safety: one mutex over all groups (operations are short); a timer thread expires
+// sessions, ends rebalances at their timeouts and expires offsets. A write is appended to the
+// log under the mutex (so the log has the order of the state changes) and awaited without it
+// (await_writes): an fsync, and with replication the wait for the high watermark, never holds
+// up the other groups. Requests that wait (JoinGroup, SyncGroup) pass a callback, called
+// exactly once, possibly from another thread and under the coordinator's lock: it must only
+// hand the result over. A result that depends on a write is handed over once it is committed.
 #pragma once
 
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -130,11 +140,14 @@ class GroupCoordinator {
   GroupCoordinator(const GroupCoordinator&) = delete;
   GroupCoordinator& operator=(const GroupCoordinator&) = delete;
 
-  // Rebuilds the groups from the store. Call before start().
+  // Follows the store's leadership: loads the partitions this broker leads now, waits until
+  // they are loaded (returns the first load's error), and from then on loads and unloads
+  // partitions as leadership moves. Call before start().
   protocol::ErrorCode load();
   // Starts the timer thread.
   void start();
-  // Answers every waiting request with NOT_COORDINATOR and stops the timer thread.
+  // Stops following leadership, answers every waiting request with NOT_COORDINATOR and stops
+  // the timer and loader threads.
   void shutdown();
 
   void join_group(JoinRequest request, JoinCallback done);
@@ -198,15 +211,60 @@ class GroupCoordinator {
   void timer_loop();
   void maybe_remove(const std::string& group_id);
 
-  // Writes the group's metadata record; errors as JoinGroup/SyncGroup report them.
-  protocol::ErrorCode store_group(Group& g);
-  protocol::ErrorCode store(const std::string& group_id, const std::vector<StoreRecord>& records);
+  // A write appended to the log, waiting for its commit. `apply` runs under mu_ once the
+  // write is committed (ErrorCode::none), failed, or dropped with its partition
+  // (NOT_COORDINATOR), always after the writes appended before it to the same partition.
+  struct PendingWrite {
+    StoreAppend append;
+    std::function<void(protocol::ErrorCode)> apply;
+    std::optional<protocol::ErrorCode> result;  // known once awaited (or covered by a later one)
+    bool finished = false;                      // apply has run
+  };
+  // A partition of the store this broker leads.
+  struct OwnedPartition {
+    bool loaded = false;  // false: its records are being replayed
+    uint64_t load_id = 0;
+    std::deque<std::shared_ptr<PendingWrite>> writes;  // in log order, not applied yet
+  };
+
+  // NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS when the group's partition is not served.
+  protocol::ErrorCode coordinator_error(const std::string& group_id) const;
+  void on_leadership(const StoreLeadership& change);
+  void unload(int32_t partition);
+  void loader_loop();
+  void load_partition(int32_t partition, uint64_t load_id, Lock& lock);
+
+  // Appends `records` to the group's partition; `apply` runs later (PendingWrite), before the
+  // operation that made the write returns (await_writes). Returns the append's error, in
+  // which case `apply` is never called.
+  protocol::ErrorCode write(const std::string& group_id, const std::vector<StoreRecord>& records,
+                            std::function<void(protocol::ErrorCode)> apply);
+  // Writes the group's metadata record; `apply` gets errors as JoinGroup/SyncGroup report them.
+  protocol::ErrorCode store_group(Group& g, std::function<void(protocol::ErrorCode)> apply);
+  // Waits, without the lock, for the commit of the writes the operation made, then applies
+  // them (and the writes their application made). Every operation that writes ends with it.
+  void await_writes(Lock& lock);
+  void complete(PendingWrite& w, protocol::ErrorCode result);
+  void finish(PendingWrite& w, protocol::ErrorCode result);
+
+  void join_group_locked(JoinRequest& req, JoinCallback& done);
+  void sync_group_locked(SyncRequest& req, SyncCallback& done);
 
   CoordinatorConfig config_;
   CoordinatorStore& store_;
   mutable std::mutex mu_;
   std::map<std::string, std::unique_ptr<Group>> groups_;
   bool stopping_ = false;
+
+  std::map<int32_t, OwnedPartition> owned_;
+  uint64_t next_load_id_ = 0;
+  std::deque<std::pair<int32_t, uint64_t>> loads_;  // (partition, load id), for loader_
+  std::condition_variable loads_changed_;
+  protocol::ErrorCode load_error_ = protocol::ErrorCode::none;
+  std::thread loader_;
+  // The writes of the operation in progress, which it awaits before returning.
+  std::vector<std::shared_ptr<PendingWrite>> unawaited_;
+  std::condition_variable write_finished_;
 
   struct Deadline {
     Clock::time_point when;
