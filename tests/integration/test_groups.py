@@ -365,3 +365,23 @@ def test_offset_commit_retention_time_expires_offsets(make_broker):
     broker.start()
     assert committed(broker.bootstrap, "short-lived", "kept", 1) == {0: -1001}
     assert committed(broker.bootstrap, "long-lived", "kept", 1) == {0: 7}
+
+
+def test_deleting_the_offsets_topic_unloads_its_groups(make_broker):
+    # The coordinator serves the groups of the __consumer_offsets partitions this broker
+    # leads: deleting the topic unloads them (they no longer stay in memory with no record
+    # behind them), and the topic FindCoordinator creates again starts empty.
+    from confluent_kafka.admin import AdminClient
+    broker = make_broker(*GROUP_SETTINGS).start()
+    create_topic(broker.bootstrap, "t", 1)
+    assert offset_commit_v2(broker.bootstrap, "g", "t", 0, 5, -1) == 0
+    assert committed(broker.bootstrap, "g", "t", 1) == {0: 5}
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    admin.delete_topics(["__consumer_offsets"], operation_timeout=20)["__consumer_offsets"].result(
+        timeout=30)
+    assert committed(broker.bootstrap, "g", "t", 1) == {0: -1001}
+    assert offset_commit_v2(broker.bootstrap, "g", "t", 0, 6, -1) == 0
+    assert committed(broker.bootstrap, "g", "t", 1) == {0: 6}
+    broker.stop()
+    broker.start()
+    assert committed(broker.bootstrap, "g", "t", 1) == {0: 6}
