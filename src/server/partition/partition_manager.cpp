@@ -81,8 +81,9 @@ PartitionManager::PartitionManager(const config::BrokerConfig& config)
 
 LeadershipWatch PartitionManager::watch_leadership(std::string topic, LeadershipListener listener) {
   std::lock_guard publishing(watchers_->mu);
-  LeadershipChange now = leadership_change(topic, {}, led_partitions(*table(), topic));
-  now.table = table();
+  const auto current = table();
+  LeadershipChange now = leadership_change(topic, {}, led_partitions(*current, topic));
+  now.table = current;
   LeadershipWatch watch;
   watch.registry_ = watchers_;
   watch.id_ = watchers_->next_id++;
