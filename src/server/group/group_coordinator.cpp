@@ -79,19 +79,7 @@ void GroupCoordinator::shutdown() {
     Lock lock(mu_);
     stopping_ = true;
     for (auto& [id, g] : groups_) {
-      for (auto& [mid, m] : g->members) {
-        if (m.awaiting_join) {
-          JoinResult r;
-          r.error = ErrorCode::not_coordinator;
-          r.member_id = m.member_id;
-          std::exchange(m.awaiting_join, nullptr)(std::move(r));
-        }
-        if (m.awaiting_sync) {
-          SyncResult r;
-          r.error = ErrorCode::not_coordinator;
-          std::exchange(m.awaiting_sync, nullptr)(std::move(r));
-        }
-      }
+      answer_waiting_members(*g, ErrorCode::not_coordinator);
     }
   }
   timer_wake_.notify_all();
@@ -558,6 +546,22 @@ void GroupCoordinator::remove_member(Group& g, const std::string& member_id, con
       break;
     default:
       break;
+  }
+}
+
+void GroupCoordinator::answer_waiting_members(Group& g, ErrorCode error) {
+  for (auto& [mid, m] : g.members) {
+    if (m.awaiting_join) {
+      JoinResult r;
+      r.error = error;
+      r.member_id = m.member_id;
+      std::exchange(m.awaiting_join, nullptr)(std::move(r));
+    }
+    if (m.awaiting_sync) {
+      SyncResult r;
+      r.error = error;
+      std::exchange(m.awaiting_sync, nullptr)(std::move(r));
+    }
   }
 }
 

@@ -203,6 +203,8 @@ class GroupCoordinator {
   void remove_member(Group& g, const std::string& member_id, const char* reason);
   void remove_pending_sync_members(Group& g);
   void reset_awaiting_sync(Group& g, protocol::ErrorCode error);
+  // Answers every JoinGroup and SyncGroup of the group still waiting with `error`.
+  void answer_waiting_members(Group& g, protocol::ErrorCode error);
   JoinResult join_result(const Group& g, const Member& m, bool with_members) const;
 
   void touch(Group& g, Member& m);  // the member is alive: session timer restarts

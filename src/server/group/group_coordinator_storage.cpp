@@ -66,19 +66,7 @@ void GroupCoordinator::unload(int32_t partition) {
       ++g;
       continue;
     }
-    for (auto& [mid, m] : g->second->members) {
-      if (m.awaiting_join) {
-        JoinResult r;
-        r.error = ErrorCode::not_coordinator;
-        r.member_id = m.member_id;
-        std::exchange(m.awaiting_join, nullptr)(std::move(r));
-      }
-      if (m.awaiting_sync) {
-        SyncResult r;
-        r.error = ErrorCode::not_coordinator;
-        std::exchange(m.awaiting_sync, nullptr)(std::move(r));
-      }
-    }
+    answer_waiting_members(*g->second, ErrorCode::not_coordinator);
     g = groups_.erase(g);
     ++dropped;
   }
