@@ -5,7 +5,7 @@
 
 namespace kfk::server {
 
-size_t DelayedOperations::KeyHash::operator()(const Key& k) const {
+size_t DelayedOperations::KeyHash::operator()(const KeyView& k) const {
   return std::hash<std::string_view>{}(k.topic) * 31 + std::hash<int32_t>{}(k.partition);
 }
 
@@ -28,7 +28,7 @@ DelayedOperations::Watch DelayedOperations::watch(const Waiter& waiter,
 void DelayedOperations::unwatch(const Watch& w) {
   std::lock_guard lock(mu_);
   for (const auto& p : w.keys_) {
-    auto it = watchers_.find(Key{p.topic, p.partition});
+    auto it = watchers_.find(KeyView{p.topic, p.partition});
     if (it == watchers_.end()) continue;
     std::erase_if(it->second, [&](const Entry& e) { return e.waiter == w.waiter_; });
     if (it->second.empty()) watchers_.erase(it);
@@ -40,7 +40,7 @@ void DelayedOperations::notify(std::string_view topic, int32_t partition, int64_
   {
     std::lock_guard lock(mu_);
     if (watchers_.empty()) return;
-    auto it = watchers_.find(Key{std::string(topic), partition});
+    auto it = watchers_.find(KeyView{topic, partition});
     if (it == watchers_.end()) return;
     for (const Entry& e : it->second)
       if (end_offset >= e.offset) wake.push_back(e.waiter);
@@ -60,7 +60,7 @@ void DelayedOperations::wake_all() {
 
 size_t DelayedOperations::watchers(std::string_view topic, int32_t partition) const {
   std::lock_guard lock(mu_);
-  auto it = watchers_.find(Key{std::string(topic), partition});
+  auto it = watchers_.find(KeyView{topic, partition});
   return it == watchers_.end() ? 0 : it->second.size();
 }
 

@@ -64,8 +64,22 @@ class DelayedOperations {
     int32_t partition = 0;
     bool operator==(const Key&) const = default;
   };
+  // Lookups by name do not copy it (notify runs on every append).
+  struct KeyView {
+    std::string_view topic;
+    int32_t partition = 0;
+  };
   struct KeyHash {
-    size_t operator()(const Key& k) const;
+    using is_transparent = void;
+    size_t operator()(const Key& k) const { return (*this)(KeyView{k.topic, k.partition}); }
+    size_t operator()(const KeyView& k) const;
+  };
+  struct KeyEqual {
+    using is_transparent = void;
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return a.partition == b.partition && std::string_view(a.topic) == std::string_view(b.topic);
+    }
   };
   struct Entry {
     Waiter waiter;
@@ -74,7 +88,7 @@ class DelayedOperations {
   void unwatch(const Watch& w);
 
   mutable std::mutex mu_;
-  std::unordered_map<Key, std::vector<Entry>, KeyHash> watchers_;
+  std::unordered_map<Key, std::vector<Entry>, KeyHash, KeyEqual> watchers_;
 };
 
 }  // namespace kfk::server
