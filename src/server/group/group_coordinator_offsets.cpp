@@ -260,28 +260,31 @@ void GroupCoordinator::expire_offsets(int64_t now_ms) {
     if (remove) records.push_back({group_metadata_key(id), std::nullopt});
     if (records.empty()) continue;
     const int64_t empty_since = g.state_timestamp_ms;
-    auto revive = [this, id, empty_since] {
-      if (Group* group = find(id); group != nullptr && group->state == GroupState::dead) {
+    // A copy: clang before 16 cannot capture a structured binding in a lambda.
+    const std::string group_id = id;
+    auto revive = [this, group_id, empty_since] {
+      if (Group* group = find(group_id); group != nullptr && group->state == GroupState::dead) {
         group->state = GroupState::empty;
         group->state_timestamp_ms = empty_since;
       }
     };
     if (remove) transition(g, GroupState::dead);
-    const ErrorCode err = write(id, records, [this, id, expired, remove, revive](ErrorCode e) {
-      if (e != ErrorCode::none) {
-        if (remove) revive();
-        return;
-      }
-      Group* group = find(id);
-      if (group == nullptr) return;
-      for (const auto& tp : expired) group->offsets.erase(tp);
-      if (!expired.empty())
-        spdlog::info("group {}: {} committed offsets expired", id, expired.size());
-      if (remove) {
-        groups_.erase(id);
-        spdlog::info("group {}: removed (empty, no committed offsets)", id);
-      }
-    });
+    const ErrorCode err =
+        write(id, records, [this, group_id, expired, remove, revive](ErrorCode e) {
+          if (e != ErrorCode::none) {
+            if (remove) revive();
+            return;
+          }
+          Group* group = find(group_id);
+          if (group == nullptr) return;
+          for (const auto& tp : expired) group->offsets.erase(tp);
+          if (!expired.empty())
+            spdlog::info("group {}: {} committed offsets expired", group_id, expired.size());
+          if (remove) {
+            groups_.erase(group_id);
+            spdlog::info("group {}: removed (empty, no committed offsets)", group_id);
+          }
+        });
     if (err != ErrorCode::none && remove) revive();
   }
   await_writes(lock);
