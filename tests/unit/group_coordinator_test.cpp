@@ -506,7 +506,9 @@ TEST_CASE("group coordinator: offsets are committed, fetched, reloaded and delet
     std::vector<ErrorCode> errors;
     CHECK(c.delete_offsets("g", {TopicPartitionKey{"t", 1}}, errors) == ErrorCode::none);
     CHECK(c.delete_group("g") == ErrorCode::none);
-    CHECK(c.list_groups().empty());
+    ErrorCode listed = ErrorCode::unknown_server_error;
+    CHECK(c.list_groups(listed).empty());
+    CHECK(listed == ErrorCode::none);
   }
   {
     GroupCoordinator c(test_config(), store);
@@ -919,9 +921,14 @@ TEST_CASE("group coordinator: partitions are unloaded and loaded as leadership m
   REQUIRE(eventually([&] { return reading.was_entered(); }));
   CHECK(committed(c, "g") == -1000 - static_cast<int64_t>(ErrorCode::coordinator_load_in_progress));
   CHECK(c.describe_group("g").error == ErrorCode::coordinator_load_in_progress);
+  ErrorCode listed = ErrorCode::none;
+  c.list_groups(listed);
+  CHECK(listed == ErrorCode::coordinator_load_in_progress);
   CHECK(committed(c, other) == 5);
   reading.release();
   REQUIRE(eventually([&] { return committed(c, "g") == 10; }));
+  c.list_groups(listed);
+  CHECK(listed == ErrorCode::none);
   // Membership is stored with a generation's assignment, which this group never had.
   CHECK(c.describe_group("g").state == GroupState::empty);
   CHECK(!reading.timed_out);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 
 #include "core/client/client.h"
 #include "core/client/consumer_protocol.h"
@@ -46,7 +47,17 @@ std::vector<GroupListing> GroupAdmin::list_groups(const std::vector<std::string>
     const int16_t version = conn.require_version(protocol::ListGroupsRequest::api_key);
     protocol::ListGroupsRequest request;
     if (version >= kFirstListGroupsWithStates) request.states_filter = states;
-    const auto response = net::call<protocol::ListGroupsResponse>(conn, request, version);
+    // A broker still loading a partition of its groups answers COORDINATOR_LOAD_IN_PROGRESS
+    // (with the groups it has loaded): ask it again until the api timeout.
+    const auto deadline = std::chrono::steady_clock::now() + client_.options().api_timeout;
+    auto response = net::call<protocol::ListGroupsResponse>(conn, request, version);
+    for (int attempt = 0; response.error_code ==
+                              protocol::to_int(protocol::ErrorCode::coordinator_load_in_progress) &&
+                          std::chrono::steady_clock::now() < deadline;
+         ++attempt) {
+      client_.backoff(attempt);
+      response = net::call<protocol::ListGroupsResponse>(conn, request, version);
+    }
     if (response.error_code != 0) {
       throw ClientError(ClientErrorKind::kafka,
                         fmt::format("listing the groups of broker {}: {}", node,

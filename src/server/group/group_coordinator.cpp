@@ -755,8 +755,11 @@ std::vector<ErrorCode> GroupCoordinator::leave_group(const std::string& group_id
 
 // --- ListGroups and DescribeGroups ---------------------------------------------------
 
-std::vector<GroupListing> GroupCoordinator::list_groups() const {
+std::vector<GroupListing> GroupCoordinator::list_groups(ErrorCode& error) const {
   Lock lock(mu_);
+  error = std::any_of(owned_.begin(), owned_.end(), [](const auto& p) { return !p.second.loaded; })
+              ? ErrorCode::coordinator_load_in_progress
+              : ErrorCode::none;
   std::vector<GroupListing> out;
   for (const auto& [id, g] : groups_) {
     if (g->state == GroupState::dead) continue;

@@ -168,7 +168,9 @@ class GroupCoordinator {
       const std::optional<std::vector<std::pair<std::string, std::vector<int32_t>>>>& topics,
       std::vector<FetchedOffset>& out);
 
-  std::vector<GroupListing> list_groups() const;
+  // `error`: COORDINATOR_LOAD_IN_PROGRESS while a partition is being loaded (its groups are
+  // not listed yet), as Kafka answers ListGroups; else NONE.
+  std::vector<GroupListing> list_groups(protocol::ErrorCode& error) const;
   GroupDescription describe_group(const std::string& group_id) const;
   protocol::ErrorCode delete_group(const std::string& group_id);
   // One error per partition, in order; returns the group-level error.
