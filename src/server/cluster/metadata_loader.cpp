@@ -85,11 +85,6 @@ std::shared_ptr<const MetadataImage> MetadataLoader::image() const {
   return image_;
 }
 
-int64_t MetadataLoader::published_offset() const {
-  std::lock_guard lock(mu_);
-  return image_ ? image_->offset : -1;
-}
-
 void MetadataLoader::handle_commit(CommittedBatch batch) {
   {
     std::lock_guard lock(mu_);

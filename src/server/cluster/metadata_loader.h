@@ -59,7 +59,6 @@ class MetadataLoader {
 
   // The newest image loaded and published.
   std::shared_ptr<const MetadataImage> image() const;
-  int64_t published_offset() const;
 
   // Waits until the image holding the record at `offset` is published, and returns the
   // outcome of the publication that first held it; nullopt at the deadline or when the loader

@@ -13,15 +13,9 @@ storage::Result<int64_t> MetadataQuorum::append(std::vector<MetadataRecord> reco
   auto offset = log_->append(records);
   if (!offset) return offset;
   // One voter: fsynced is committed.
-  high_watermark_ = *offset + 1;
   if (listener_)
     listener_(CommittedBatch{*offset, log_->bytes_appended() - bytes_before, std::move(records)});
   return offset;
-}
-
-int64_t MetadataQuorum::high_watermark() const {
-  std::lock_guard lock(mu_);
-  return high_watermark_ >= 0 ? high_watermark_ : log_->end_offset();
 }
 
 storage::StorageError MetadataQuorum::close() {

@@ -9,7 +9,6 @@
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <span>
 #include <vector>
 
 #include "server/cluster/metadata_log.h"
@@ -38,12 +37,8 @@ class MetadataQuorum {
   // Appends are serialized.
   storage::Result<int64_t> append(std::vector<MetadataRecord> records);
 
-  // The offset up to which the log is committed (exclusive).
-  int64_t high_watermark() const;
-
   // The log, for replay at start and trimming below snapshots.
   MetadataLog& log() { return *log_; }
-  const MetadataLog& log() const { return *log_; }
 
   storage::StorageError close();
 
@@ -51,7 +46,6 @@ class MetadataQuorum {
   std::unique_ptr<MetadataLog> log_;
   mutable std::mutex mu_;
   Listener listener_;
-  int64_t high_watermark_ = -1;  // -1: the log end at the first read
 };
 
 }  // namespace kfk::server

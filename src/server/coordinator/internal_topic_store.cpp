@@ -49,13 +49,10 @@ StoreAppend InternalTopicStore::append(int32_t partition, const std::vector<Stor
   out.partition = partition;
   // A coordinator writes only to the partitions this broker leads, of a topic that exists.
   const auto table = partitions_.table();
-  if (table->image().find_topic(topic_.name) == nullptr) {
-    out.error = ErrorCode::coordinator_not_available;
-    return out;
-  }
   const PartitionLookup leader = table->leader(topic_.name, partition);
   if (!leader.ok()) {
-    out.error = ErrorCode::not_leader_or_follower;
+    out.error = leader.topic == nullptr ? ErrorCode::coordinator_not_available
+                                        : ErrorCode::not_leader_or_follower;
     return out;
   }
   storage::PartitionLog* log = &leader.partition->log();

@@ -17,7 +17,6 @@ constexpr std::string_view kClassic = "classic";
 asio::awaitable<void> ListGroupsHandler::handle(RequestContext& ctx, const Request& req,
                                                 Response& resp) {
   resp.throttle_time_ms = 0;
-
   auto matches = [](const std::vector<std::string>& filter, std::string_view value) {
     return filter.empty() || std::any_of(filter.begin(), filter.end(), [&](const std::string& f) {
              return group::equals_ignore_case(f, value);
